@@ -1,0 +1,68 @@
+// Struct sizes and field offsets of protocol 7.45 — the only place that knows them. Written from
+// the kernel's uapi header facts (see docs/fuse-over-io-uring.md §16); pinned by test/abi.
+
+/** struct fuse_in_header (40) */
+export const InHeader = { SIZE: 40, len: 0, opcode: 4, unique: 8, nodeid: 16, uid: 24, gid: 28, pid: 32, total_extlen: 36 } as const;
+/** struct fuse_out_header (16) */
+export const OutHeader = { SIZE: 16, len: 0, error: 4, unique: 8 } as const;
+
+/** struct fuse_uring_req_header (288): in_out @0, op_in @128, ring_ent_in_out @256. */
+export const RingHeader = {
+  SIZE: 288, in_out: 0, op_in: 128, ent_flags: 256, commit_id: 264, payload_sz: 272, ent_padding: 276,
+} as const;
+
+export const InitIn = { SIZE: 64, major: 0, minor: 4, max_readahead: 8, flags: 12, flags2: 16 } as const;
+export const InitOut = {
+  SIZE: 64, major: 0, minor: 4, max_readahead: 8, flags: 12, max_background: 16,
+  congestion_threshold: 18, max_write: 20, time_gran: 24, max_pages: 28, map_alignment: 30,
+  flags2: 32, max_stack_depth: 36, request_timeout: 40,
+} as const;
+
+/** struct fuse_attr (88) */
+export const AttrL = {
+  SIZE: 88, ino: 0, size: 8, blocks: 16, atime: 24, mtime: 32, ctime: 40, atimensec: 48,
+  mtimensec: 52, ctimensec: 56, mode: 60, nlink: 64, uid: 68, gid: 72, rdev: 76, blksize: 80, flags: 84,
+} as const;
+/** struct fuse_entry_out (128) */
+export const EntryOut = {
+  SIZE: 128, nodeid: 0, generation: 8, entry_valid: 16, attr_valid: 24, entry_valid_nsec: 32,
+  attr_valid_nsec: 36, attr: 40,
+} as const;
+/** struct fuse_attr_out (104) */
+export const AttrOut = { SIZE: 104, attr_valid: 0, attr_valid_nsec: 8, attr: 16 } as const;
+export const GetattrIn = { SIZE: 16, getattr_flags: 0, fh: 8 } as const;
+export const SetattrIn = {
+  SIZE: 88, valid: 0, fh: 8, size: 16, lock_owner: 24, atime: 32, mtime: 40, ctime: 48,
+  atimensec: 56, mtimensec: 60, ctimensec: 64, mode: 68, uid: 76, gid: 80,
+} as const;
+export const OpenIn = { SIZE: 8, flags: 0, open_flags: 4 } as const;
+export const OpenOut = { SIZE: 16, fh: 0, open_flags: 8, backing_id: 12 } as const;
+export const CreateIn = { SIZE: 16, flags: 0, mode: 4, umask: 8, open_flags: 12 } as const;
+export const MkdirIn = { SIZE: 8, mode: 0, umask: 4 } as const;
+export const MknodIn = { SIZE: 16, mode: 0, rdev: 4, umask: 8 } as const;
+export const RenameIn = { SIZE: 8, newdir: 0 } as const;
+export const Rename2In = { SIZE: 16, newdir: 0, flags: 8 } as const;
+export const LinkIn = { SIZE: 8, oldnodeid: 0 } as const;
+/** struct fuse_read_in and fuse_write_in share one layout (40). */
+export const ReadIn = { SIZE: 40, fh: 0, offset: 8, size: 16, read_flags: 20, lock_owner: 24, flags: 32 } as const;
+export const WriteIn = { SIZE: 40, fh: 0, offset: 8, size: 16, write_flags: 20, lock_owner: 24, flags: 32 } as const;
+export const WriteOut = { SIZE: 8, size: 0 } as const;
+export const ReleaseIn = { SIZE: 24, fh: 0, flags: 8, release_flags: 12, lock_owner: 16 } as const;
+export const FlushIn = { SIZE: 24, fh: 0, lock_owner: 16 } as const;
+export const FsyncIn = { SIZE: 16, fh: 0, fsync_flags: 8 } as const;
+export const ForgetIn = { SIZE: 8, nlookup: 0 } as const;
+export const BatchForgetIn = { SIZE: 8, count: 0 } as const;
+export const ForgetOne = { SIZE: 16, nodeid: 0, nlookup: 8 } as const;
+export const InterruptIn = { SIZE: 8, unique: 0 } as const;
+/** struct fuse_kstatfs inside fuse_statfs_out (80) */
+export const StatfsOut = {
+  SIZE: 80, blocks: 0, bfree: 8, bavail: 16, files: 24, ffree: 32, bsize: 40, namelen: 44, frsize: 48,
+} as const;
+/** struct fuse_dirent: fixed part 24, then the name, the record padded to 8. */
+export const Dirent = { SIZE: 24, ino: 0, off: 8, namelen: 16, type: 20, name: 24 } as const;
+/** struct fuse_direntplus: fuse_entry_out (128) then fuse_dirent. */
+export const DirentPlus = { SIZE: 152, entry_out: 0, dirent: 128 } as const;
+
+/** The kernel's FUSE_MIN_READ_BUFFER: a /dev/fuse read buffer is never smaller. */
+export const MIN_READ_BUFFER = 8192;
+export const PAGE_SIZE = 4096;

@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+// fuse-uring memfs <mountpoint> | fuse-uring unmount <mountpoint>
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { mount, uringParameter, type Session } from './session.js';
+import { OptionError, OPTION_NAMES, parseOptionString, validateOptions, type MountOptions } from './options.js';
+import { fuseMountAt, fusermountUnmount } from './mount.js';
+import { native } from './native.js';
+import { MemFs } from './fs/memfs/index.js';
+
+const HELP = `Usage:
+  fuse-uring memfs <mountpoint> [options]   mount an in-memory read-write filesystem
+  fuse-uring unmount <mountpoint>           unmount (also a dead mount left by a crashed daemon)
+
+Options:
+  --transport auto|uring|dev   FUSE-over-io_uring, classic /dev/fuse, or io_uring when available (default auto)
+  --queue-depth N              ring entries per queue / read buffers (default 32)
+  --size BYTES                 memfs: capacity; writes beyond it fail with ENOSPC (suffixes K, M, G)
+  -o opt[,opt...]              mount options: ${OPTION_NAMES.join(', ')}
+                               default_permissions is on unless -o no_default_permissions
+  --debug                      print one line per request and reply to stderr
+  -h, --help                   this text
+
+Runs in the foreground; Ctrl-C (SIGINT) or SIGTERM unmounts and exits 0, as does an unmount from
+outside (umount, fusermount3 -u). io_uring needs Linux >= 6.14 and
+/sys/module/fuse/parameters/enable_uring = Y (set here when run as root).`;
+
+class UsageError extends Error {}
+
+function fail(message: string, code = 1): never {
+  process.stderr.write(`fuse-uring: ${message}\n`);
+  process.exit(code);
+}
+
+function parseSize(s: string): number {
+  const m = /^(\d+)([KMGT]?)i?B?$/i.exec(s.trim());
+  if (!m) throw new UsageError(`--size needs a number of bytes like 512M (got ${JSON.stringify(s)})`);
+  const mult = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 }[m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G' | 'T'];
+  return Number(m[1]) * mult;
+}
+
+/** Turns on enable_uring when we can (root); says what to do when we cannot. */
+function ensureUring(choice: string): void {
+  if (choice === 'dev' || uringParameter() !== false) return;
+  try {
+    writeFileSync('/sys/module/fuse/parameters/enable_uring', 'Y');
+  } catch (e) {
+    const how = 'run `echo Y > /sys/module/fuse/parameters/enable_uring` as root';
+    if (choice === 'uring') throw new OptionError(`io_uring is off for FUSE and could not be turned on (${(e as Error).message}): ${how}`);
+    process.stderr.write(`fuse-uring: io_uring is off for FUSE, serving over /dev/fuse (to use io_uring, ${how})\n`);
+  }
+}
+
+async function runMemfs(mountpoint: string, o: MountOptions, size: number | undefined): Promise<void> {
+  validateOptions(o);
+  ensureUring(o.transport ?? 'auto');
+  const fs = new MemFs({ sizeLimit: size, uid: process.getuid?.(), gid: process.getgid?.() });
+  let session: Session | undefined;
+  const ac = new AbortController();
+  const onSignal = (): void => { ac.abort(); };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  session = await mount(mountpoint, fs, { ...o, signal: ac.signal, subtype: o.subtype ?? 'memfs' });
+  const c = session.connection;
+  process.stderr.write(`fuse-uring: memfs mounted at ${session.mountpoint} (transport ${c.transport}${c.transport === 'uring' ? `, ${c.queues} queues × ${c.queueDepth}` : `, ${c.queueDepth} buffers`}, max_write ${c.maxWrite})\n`);
+  try {
+    await session.closed;
+  } catch (e) {
+    fail(`the session failed: ${(e as Error).message}`);
+  }
+  process.exit(0);
+}
+
+async function runUnmount(mountpoint: string): Promise<void> {
+  const { resolve } = await import('node:path');
+  const abs = resolve(mountpoint);
+  if (!fuseMountAt(abs)) throw new UsageError(`${abs} is not a FUSE mount`);
+  if (native.geteuid() === 0) native.umount(abs, 2 /* MNT_DETACH */);
+  else await fusermountUnmount(abs);
+  process.stderr.write(`fuse-uring: unmounted ${abs}\n`);
+}
+
+async function main(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv, allowPositionals: true, strict: true,
+      options: {
+        transport: { type: 'string' }, 'queue-depth': { type: 'string' }, size: { type: 'string' },
+        o: { type: 'string', short: 'o', multiple: true }, debug: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message} (see --help)`);
+  }
+  const v = parsed.values;
+  if (v.help) { process.stdout.write(HELP + '\n'); process.exit(0); }
+  const [cmd, ...rest] = parsed.positionals;
+  if (cmd === 'unmount') {
+    if (rest.length !== 1) throw new UsageError('usage: fuse-uring unmount <mountpoint>');
+    return runUnmount(rest[0]!);
+  }
+  if (cmd !== 'memfs') throw new UsageError(cmd === undefined ? 'what to do? (see --help)' : `unknown command ${JSON.stringify(cmd)} (see --help)`);
+  if (rest.length !== 1) throw new UsageError('usage: fuse-uring memfs <mountpoint> [options]');
+  const o: MountOptions = { defaultPermissions: true };
+  for (const s of v.o ?? []) parseOptionString(s, o);
+  if (v.transport !== undefined) o.transport = v.transport as MountOptions['transport'];
+  if (v['queue-depth'] !== undefined) {
+    if (!/^\d+$/.test(v['queue-depth'])) throw new UsageError(`--queue-depth needs a whole number (got ${JSON.stringify(v['queue-depth'])})`);
+    o.queueDepth = Number(v['queue-depth']);
+  }
+  if (v.debug) o.debug = true;
+  await runMemfs(rest[0]!, o, v.size === undefined ? undefined : parseSize(v.size));
+}
+
+main(process.argv.slice(2)).catch((e: Error) => {
+  fail(e.message, e instanceof UsageError || e instanceof OptionError ? 2 : 1);
+});

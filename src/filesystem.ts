@@ -1,0 +1,199 @@
+// The public, inode-level Filesystem interface: every method optional, a missing one answers
+// ENOSYS. Shapes follow libfuse's low-level API and the kernel's structs (fuse_attr, fuse_entry_out).
+//
+// Numbers: nodeids, file handles, sizes and offsets are JavaScript numbers (exact up to 2^53).
+// Names: see src/abi/names.ts — a name is a string decoded from the kernel's bytes as UTF-8, with
+// each byte that is not valid UTF-8 mapped to a lone surrogate U+DC80–U+DCFF (Python's
+// "surrogateescape"), so any byte string round-trips unchanged through every method.
+
+/** Identifies an inode for the kernel; 1 is the root. */
+export type NodeId = number;
+/** A file or directory handle chosen by the filesystem in open/opendir/create. */
+export type FileHandle = number;
+
+/** struct fuse_attr. Times are seconds since the epoch plus nanoseconds. */
+export interface Attr {
+  ino: number;
+  mode: number;
+  nlink?: number;
+  uid?: number;
+  gid?: number;
+  rdev?: number;
+  size?: number;
+  /** 512-byte blocks allocated. */
+  blocks?: number;
+  blksize?: number;
+  atime?: number;
+  atimensec?: number;
+  mtime?: number;
+  mtimensec?: number;
+  ctime?: number;
+  ctimensec?: number;
+  /** FUSE_ATTR_* flags. */
+  flags?: number;
+}
+
+/** The reply to lookup, mkdir, create (with Open), …: struct fuse_entry_out. */
+export interface Entry {
+  /** 0 with an entryTimeout caches a negative lookup. */
+  nodeid: NodeId;
+  generation?: number;
+  attr: Attr;
+  /** Seconds the kernel may cache the name → nodeid binding (fractional allowed). Default 1. */
+  entryTimeout?: number;
+  /** Seconds the kernel may cache the attributes. Default 1. */
+  attrTimeout?: number;
+}
+
+/** The reply to getattr and setattr: struct fuse_attr_out. */
+export interface AttrReply {
+  attr: Attr;
+  /** Seconds the kernel may cache the attributes. Default 1. */
+  timeout?: number;
+}
+
+/** The reply to open and opendir: struct fuse_open_out. */
+export interface OpenReply {
+  fh?: FileHandle;
+  /** FOPEN_* flags (DIRECT_IO, KEEP_CACHE, CACHE_DIR, …), see src/abi/flags.ts. */
+  openFlags?: number;
+  /** A backing id from session.openBacking() with FOPEN_PASSTHROUGH. */
+  backingId?: number;
+}
+
+/** The reply to create: the new entry and its open file. */
+export interface CreateReply extends Entry, OpenReply {}
+
+/** struct fuse_kstatfs. */
+export interface Statfs {
+  blocks: number;
+  bfree: number;
+  bavail: number;
+  files: number;
+  ffree: number;
+  bsize: number;
+  namelen: number;
+  frsize: number;
+}
+
+/** What setattr was asked to change: only the fields present are to be set. */
+export interface SetattrIn {
+  /** FATTR_* bits as the kernel sent them. */
+  valid: number;
+  fh?: FileHandle;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  size?: number;
+  /** Set atime/mtime to these values… */
+  atime?: number;
+  atimensec?: number;
+  mtime?: number;
+  mtimensec?: number;
+  /** …or to the current time (utimensat UTIME_NOW). */
+  atimeNow?: boolean;
+  mtimeNow?: boolean;
+  ctime?: number;
+  ctimensec?: number;
+  lockOwner?: number;
+  /** The kernel asks the filesystem to clear suid/sgid (FATTR_KILL_SUIDGID). */
+  killSuidgid?: boolean;
+}
+
+/** Who is asking, for every request except forget. Valid until the reply is sent. */
+export interface RequestContext {
+  readonly opcode: number;
+  readonly unique: number;
+  readonly nodeid: NodeId;
+  readonly uid: number;
+  readonly gid: number;
+  /** 0 for requests the kernel sends in the background (readahead, release). */
+  readonly pid: number;
+  /** umask of the caller for create/mkdir/mknod (0 when the kernel applies it itself). */
+  readonly umask: number;
+  /** Fires when the kernel interrupts this request (FUSE_INTERRUPT); give up with FuseError EINTR. */
+  readonly signal: AbortSignal;
+}
+
+/** Writes struct fuse_dirent records into the reply buffer without copying the names twice. */
+export interface DirentWriter {
+  /**
+   * Adds one entry; `nextOffset` is the cookie the kernel passes back to continue after it.
+   * Returns false (and adds nothing) when the reply buffer is full.
+   */
+  add(name: string, ino: number, type: number, nextOffset: number): boolean;
+}
+
+/** Writes struct fuse_direntplus records: each carries the entry as lookup would return it. */
+export interface DirentPlusWriter {
+  /**
+   * Adds one entry with its attributes; a non-zero entry.nodeid counts as one lookup (the
+   * kernel will forget it). Pass nodeid 0 for "." and "..". Returns false when full.
+   */
+  add(name: string, entry: Entry, nextOffset: number): boolean;
+}
+
+/** The kernel's FUSE_INIT offer, and the place to narrow it. */
+export interface InitInfo {
+  readonly major: number;
+  readonly minor: number;
+  readonly maxReadahead: number;
+  /** FUSE_* capability bits the kernel offered (64-bit value as a bigint). */
+  readonly offered: bigint;
+  /** The bits fuse-uring will ask for: clear bits here to refuse a capability. */
+  want: bigint;
+}
+
+export type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * An inode-level filesystem. Every method is optional: a missing one answers ENOSYS. Throw
+ * FuseError(errno) to fail a request with that errno; anything else thrown answers EIO and is
+ * logged. A method may return a plain value: it is replied to without a microtask.
+ */
+export interface Filesystem {
+  /** Before the first request: sees the kernel's offer and may narrow `info.want`. */
+  init?(info: InitInfo): MaybePromise<void>;
+  /** Exactly once, after the filesystem is unmounted (or the session ends). */
+  destroy?(): MaybePromise<void>;
+
+  lookup?(ctx: RequestContext, parent: NodeId, name: string): MaybePromise<Entry>;
+  /** The kernel dropped `nlookup` references to nodeid (FORGET and each BATCH_FORGET item). */
+  forget?(nodeid: NodeId, nlookup: number): void;
+  getattr?(ctx: RequestContext, nodeid: NodeId, fh: FileHandle | undefined): MaybePromise<AttrReply>;
+  setattr?(ctx: RequestContext, nodeid: NodeId, set: SetattrIn): MaybePromise<AttrReply>;
+
+  mkdir?(ctx: RequestContext, parent: NodeId, name: string, mode: number, umask: number): MaybePromise<Entry>;
+  unlink?(ctx: RequestContext, parent: NodeId, name: string): MaybePromise<void>;
+  rmdir?(ctx: RequestContext, parent: NodeId, name: string): MaybePromise<void>;
+  /** RENAME and RENAME2; flags: RENAME_NOREPLACE 1, RENAME_EXCHANGE 2, RENAME_WHITEOUT 4. */
+  rename?(ctx: RequestContext, parent: NodeId, name: string, newparent: NodeId, newname: string,
+    flags: number): MaybePromise<void>;
+
+  open?(ctx: RequestContext, nodeid: NodeId, flags: number): MaybePromise<OpenReply>;
+  create?(ctx: RequestContext, parent: NodeId, name: string, mode: number, umask: number,
+    flags: number): MaybePromise<CreateReply>;
+  /**
+   * Fill `out` (a view of the reply buffer, `size` bytes: zero-copy) and return the byte count,
+   * or return a Buffer/Uint8Array of at most `size` bytes.
+   */
+  read?(ctx: RequestContext, nodeid: NodeId, fh: FileHandle, offset: number, size: number,
+    out: Buffer): MaybePromise<number | Uint8Array>;
+  /** `data` is a view of the request buffer, valid until the method settles. Returns bytes written. */
+  write?(ctx: RequestContext, nodeid: NodeId, fh: FileHandle, offset: number, data: Buffer,
+    writeFlags: number, flags: number): MaybePromise<number>;
+  flush?(ctx: RequestContext, nodeid: NodeId, fh: FileHandle, lockOwner: number): MaybePromise<void>;
+  release?(ctx: RequestContext, nodeid: NodeId, fh: FileHandle, flags: number, releaseFlags: number,
+    lockOwner: number): MaybePromise<void>;
+  fsync?(ctx: RequestContext, nodeid: NodeId, fh: FileHandle, datasync: boolean): MaybePromise<void>;
+
+  opendir?(ctx: RequestContext, nodeid: NodeId, flags: number): MaybePromise<OpenReply>;
+  readdir?(ctx: RequestContext, nodeid: NodeId, fh: FileHandle, offset: number,
+    out: DirentWriter): MaybePromise<void>;
+  /** Without it, fuse-uring does not offer READDIRPLUS and the kernel sends READDIR + LOOKUP. */
+  readdirplus?(ctx: RequestContext, nodeid: NodeId, fh: FileHandle, offset: number,
+    out: DirentPlusWriter): MaybePromise<void>;
+  releasedir?(ctx: RequestContext, nodeid: NodeId, fh: FileHandle, flags: number): MaybePromise<void>;
+
+  statfs?(ctx: RequestContext, nodeid: NodeId): MaybePromise<Statfs>;
+}

@@ -1,0 +1,217 @@
+// mount → FUSE_INIT → serve → end, as in the reference design: init() before the first request,
+// destroy() exactly once at the end, `closed` settling when anyone unmounts (or rejecting when
+// the transport fails, after unmounting).
+import { readFileSync } from 'node:fs';
+import type { Filesystem } from './filesystem.js';
+import { native, type ChannelStats } from './native.js';
+import { Init, initFlagNames } from './abi/flags.js';
+import { Dispatcher } from './dispatch.js';
+import { decodeInit, encodeInitReply, negotiate, payloadSize, type Negotiated } from './init.js';
+import { checkMountpoint, mountFuse, releaseHelper, stillMounted, unmountFuse, MountError, type Mounted } from './mount.js';
+import { OptionError, validateOptions, DEFAULTS, type MountOptions } from './options.js';
+import { possibleCpus } from './cpus.js';
+import type { Transport } from './transport/transport.js';
+import { UringTransport } from './transport/uring.js';
+import { DevTransport } from './transport/dev.js';
+
+export type { MountOptions } from './options.js';
+
+/** What was really negotiated with the kernel. */
+export interface ConnectionInfo {
+  transport: 'uring' | 'dev';
+  major: number;
+  minor: number;
+  /** FUSE_* capability bits agreed (a subset of `offered`). */
+  flags: bigint;
+  offered: bigint;
+  /** Names of the agreed bits, for people. */
+  flagNames: string[];
+  maxWrite: number;
+  maxPages: number;
+  maxReadahead: number;
+  maxBackground: number;
+  congestionThreshold: number;
+  timeGran: number;
+  /** io_uring queues (one per possible CPU); 0 for /dev/fuse. */
+  queues: number;
+  queueDepth: number;
+  /** Bytes of request/reply buffers held for the kernel. */
+  bufferBytes: number;
+  /** The ring's fd (-1 for /dev/fuse): /proc/<pid>/fdinfo/<ringFd> shows the kernel's counters. */
+  ringFd: number;
+  /** The /dev/fuse fd. */
+  devFd: number;
+  /** The fusectl connection id: /sys/fs/fuse/connections/<id>/. */
+  id: number;
+  mountedVia: 'mount' | 'fusermount3';
+}
+
+export interface SessionStats extends ChannelStats {
+  /** Requests dispatched, and those answered with an error. */
+  requests: number;
+  errors: number;
+  /** Handlers still running. */
+  pending: number;
+}
+
+/** How long unmount() waits for the kernel to end the connection before cutting it. */
+const UNMOUNT_GRACE_MS = 2000;
+
+export const URING_FIX = 'FUSE-over-io_uring needs Linux ≥ 6.14 with CONFIG_FUSE_IO_URING and the module parameter on: '
+  + '`echo Y > /sys/module/fuse/parameters/enable_uring` (as root), or use transport \'dev\'';
+
+/** 'Y'/'N' from /sys/module/fuse/parameters/enable_uring; undefined when the kernel has no such parameter. */
+export function uringParameter(): boolean | undefined {
+  try {
+    return readFileSync('/sys/module/fuse/parameters/enable_uring', 'utf8').trim() === 'Y';
+  } catch {
+    return undefined;
+  }
+}
+
+const defaultLog = (line: string): void => { process.stderr.write(`fuse-uring: ${line}\n`); };
+
+/** Mounts `fs` on `mountpoint` and serves it until it is unmounted. */
+export async function mount(mountpoint: string, fs: Filesystem, options: MountOptions = {}): Promise<Session> {
+  validateOptions(options);
+  if (fs === null || typeof fs !== 'object') throw new OptionError('the filesystem must be an object implementing Filesystem methods');
+  if (typeof mountpoint !== 'string' || mountpoint === '') throw new OptionError('the mount point must be a non-empty path');
+  options.signal?.throwIfAborted();
+  const choice = options.transport ?? 'auto';
+  const uringOn = uringParameter();
+  if (choice === 'uring' && uringOn !== true) {
+    throw new OptionError(uringOn === false ? `io_uring is off for FUSE on this machine. ${URING_FIX}` : `this kernel has no FUSE-over-io_uring. ${URING_FIX}`);
+  }
+  const abs = await checkMountpoint(mountpoint);
+  const m = mountFuse(abs, options);
+  try {
+    return await start(m, fs, options, choice !== 'dev' && uringOn === true);
+  } catch (e) {
+    // Nothing was served: take the mount off again, then close what it held.
+    await unmountFuse(m).catch(() => {});
+    native.close(m.fd);
+    releaseHelper(m);
+    throw e;
+  }
+}
+
+async function start(m: Mounted, fs: Filesystem, o: MountOptions, tryUring: boolean): Promise<Session> {
+  // Before INIT the kernel checks the read size against its default max_write: be generous once.
+  const buf = Buffer.allocUnsafe(DEFAULTS.maxWrite + 8192);
+  const n = native.readSync(m.fd, buf);
+  const req = decodeInit(buf, n);
+  if (req.major !== 7) throw new MountError(`the kernel speaks FUSE protocol ${req.major}.${req.minor}; fuse-uring speaks 7.x`);
+  const offeredUring = (req.offered & Init.OVER_IO_URING) !== 0n;
+  if (o.transport === 'uring' && !offeredUring) throw new OptionError(`the kernel did not offer FUSE_OVER_IO_URING. ${URING_FIX}`);
+  const neg = await negotiate(req, o, fs, tryUring && offeredUring);
+  const reply = encodeInitReply(req, neg);
+  native.writeSync(m.fd, reply, reply.length);
+  // From here on, with OVER_IO_URING every new request waits until each queue has an entry:
+  // register them all before returning to the event loop (and before anyone touches the mount).
+  const depth = o.queueDepth ?? DEFAULTS.queueDepth;
+  const payload = payloadSize(neg);
+  const devPayload = payload + 4096;
+  let transport: Transport;
+  let queues = 0;
+  if (neg.flags & Init.OVER_IO_URING) {
+    queues = possibleCpus();
+    transport = UringTransport.open(m.fd, { queues, depth, payloadSize: payload, devPayloadSize: devPayload, setupFlags: o.ringSetupFlags ?? 0 });
+  } else {
+    transport = DevTransport.open(m.fd, depth, devPayload);
+  }
+  return new Session(m, fs, o, transport, req.major, neg, req.offered, queues, depth);
+}
+
+export class Session {
+  readonly mountpoint: string;
+  readonly connection: ConnectionInfo;
+  /** Settles when the filesystem is unmounted (by anyone); rejects if the transport failed. */
+  readonly closed: Promise<void>;
+  private readonly dispatcher: Dispatcher;
+  private readonly log: (line: string) => void;
+  private resolveClosed!: () => void;
+  private rejectClosed!: (e: Error) => void;
+  private ending = false;
+  private destroyed: Promise<void> | null = null;
+  private graceTimer: NodeJS.Timeout | null = null;
+  private readonly onAbort = (): void => { this.unmount().catch(() => {}); };
+
+  /** @internal — use mount(). */
+  constructor(private readonly m: Mounted, private readonly fs: Filesystem, private readonly options: MountOptions,
+    private readonly transport: Transport, major: number, neg: Negotiated, offered: bigint, queues: number, depth: number) {
+    this.mountpoint = m.mountpoint;
+    this.log = options.log ?? defaultLog;
+    const trace = options.debug === true ? defaultLog : typeof options.debug === 'function' ? options.debug : undefined;
+    this.closed = new Promise<void>((ok, fail) => { this.resolveClosed = ok; this.rejectClosed = fail; });
+    // `closed` may go unobserved; a transport failure is logged, not an unhandled rejection.
+    this.closed.catch(() => {});
+    const minor = m.dev.split(':')[1];
+    this.connection = {
+      transport: transport.kind, major, minor: neg.minor, flags: neg.flags, offered, flagNames: initFlagNames(neg.flags),
+      maxWrite: neg.maxWrite, maxPages: neg.maxPages, maxReadahead: neg.maxReadahead, maxBackground: neg.maxBackground,
+      congestionThreshold: neg.congestionThreshold, timeGran: neg.timeGran, queues, queueDepth: depth,
+      bufferBytes: transport.bufferBytes, ringFd: transport.stats().ringFd, devFd: m.fd,
+      id: minor === undefined ? -1 : Number(minor), mountedVia: m.via,
+    };
+    this.dispatcher = new Dispatcher(fs, transport, { trace, log: this.log, destroy: () => this.runDestroy() });
+    options.signal?.addEventListener('abort', this.onAbort, { once: true });
+    transport.start({
+      request: (req) => this.dispatcher.dispatch(req),
+      end: (error) => { void this.end(error); },
+    });
+  }
+
+  /**
+   * Unmounts (lazily, like fusermount -u -z) and resolves when the session has ended. If the
+   * kernel keeps the connection (files still open) past a short grace, the connection is cut.
+   */
+  unmount(): Promise<void> {
+    if (!this.ending && this.graceTimer === null) {
+      unmountFuse(this.m).catch((e: Error) => this.log(`unmount of ${this.mountpoint}: ${e.message}`)).finally(() => {
+        if (this.ending) return;
+        this.graceTimer = setTimeout(() => { void this.end(); }, UNMOUNT_GRACE_MS);
+        this.graceTimer.unref();
+      });
+    }
+    return this.closed;
+  }
+
+  stats(): SessionStats {
+    return { ...this.transport.stats(), requests: this.dispatcher.requests, errors: this.dispatcher.errors, pending: this.dispatcher.pending };
+  }
+
+  private async end(error?: Error): Promise<void> {
+    if (this.ending) return;
+    this.ending = true;
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    this.dispatcher.end();
+    if (error) {
+      this.log(`transport failed, unmounting ${this.mountpoint}: ${error.message}`);
+      await unmountFuse(this.m).catch((e: Error) => this.log(`unmount: ${e.message}`));
+    }
+    // Order matters: the ring is closed only once the mount is gone, /dev/fuse last.
+    if (!this.transport.hasEnded && stillMounted(this.m)) {
+      await unmountFuse(this.m).catch(() => {});
+    }
+    this.transport.close();
+    native.close(this.m.fd);
+    releaseHelper(this.m);
+    await this.runDestroy();
+    if (error) this.rejectClosed(error);
+    else this.resolveClosed();
+  }
+
+  private runDestroy(): Promise<void> {
+    if (this.destroyed === null) {
+      this.destroyed = (async () => {
+        try {
+          await this.fs.destroy?.();
+        } catch (e) {
+          this.log(`destroy() failed: ${(e as Error).message}`);
+        }
+      })();
+    }
+    return this.destroyed;
+  }
+}

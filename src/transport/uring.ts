@@ -1,0 +1,38 @@
+// FUSE-over-io_uring: `queues` × `depth` ring entries, REGISTERed before anything touches the
+// mount; /dev/fuse stays open for FORGET, BATCH_FORGET and INTERRUPT (two read slots).
+import { native } from '../native.js';
+import { Transport } from './transport.js';
+
+/** Slots reading /dev/fuse next to the ring: FORGET/INTERRUPT are handled synchronously. */
+const DEV_SLOTS_WITH_RING = 2;
+
+export interface RingGeometry {
+  queues: number;
+  depth: number;
+  /** max(8192, max_write, max_pages × 4096): the kernel's minimum payload per entry. */
+  payloadSize: number;
+  /** Read buffer size for /dev/fuse slots (the kernel wants room for a max_write WRITE). */
+  devPayloadSize: number;
+  /** Extra IORING_SETUP_* flags (default none: SQE128 only). */
+  setupFlags: number;
+}
+
+export class UringTransport extends Transport {
+  private constructor(fd: number) {
+    super('uring', native.channelCreate(fd));
+  }
+
+  /** Call right after the INIT reply was written: every queue is registered when this returns. */
+  static open(fd: number, g: RingGeometry): UringTransport {
+    const t = new UringTransport(fd);
+    try {
+      const { headers, payloads } = t.allocate(g.queues * g.depth, g.payloadSize, true);
+      native.channelSetupRing(t.ch, g.queues, g.depth, headers, payloads, g.setupFlags);
+      t.addDevSlots(DEV_SLOTS_WITH_RING, g.devPayloadSize);
+    } catch (e) {
+      t.close();
+      throw e;
+    }
+    return t;
+  }
+}
