@@ -2,10 +2,10 @@
 // memfs must show, pinned one rule at a time.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemFs, type MemFsOptions } from '../src/fs/memfs/index.js';
-import { CHUNK } from '../src/fs/memfs/filedata.js';
-import { FuseError, Errno } from '../src/errors.js';
-import type { DirentPlusWriter, DirentWriter, Entry, RequestContext } from '../src/filesystem.js';
+import { MemFs, type MemFsOptions } from '../../src/fs/memfs/index.js';
+import { CHUNK } from '../../src/fs/memfs/filedata.js';
+import { FuseError, Errno } from '../../src/errors.js';
+import type { DirentPlusWriter, DirentWriter, Entry, RequestContext } from '../../src/filesystem.js';
 
 const ROOT = 1;
 const O_RDWR = 2, O_WRONLY = 1, O_EXCL = 0o200, O_TRUNC = 0o1000, O_APPEND = 0o2000;
