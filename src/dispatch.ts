@@ -56,7 +56,7 @@ export class Dispatcher implements SessionHooks {
       this.note(`${row.name}: request too short (${req.dataEnd} bytes of arguments)`);
       return this.fail(req, Errno.EIO, row);
     }
-    if (trace) trace(`rx ${req.unique}: ${row.name} n${req.nodeid} ${safeDescribe(row, req)}`);
+    if (trace) trace(`rx ${req.unique}: ${row.name} n${req.nodeid} ${safeDescribe(row, req)}`.trimEnd());
     const fs = this.fs;
     let result: unknown;
     try {
@@ -102,7 +102,7 @@ export class Dispatcher implements SessionHooks {
       return this.fail(req, this.errnoOf(e, row), row);
     }
     req.setReply(len);
-    if (this.opts.trace) this.opts.trace(`tx ${req.unique}: OK ${row.describeReply ? safeDescribeReply(row, result) : len ? `${len} bytes` : ''}`);
+    if (this.opts.trace) this.opts.trace(`tx ${req.unique}: OK ${row.describeReply ? safeDescribeReply(row, result) : len ? `${len} bytes` : ''}`.trimEnd());
     this.send(req);
   }
 

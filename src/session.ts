@@ -89,6 +89,7 @@ export async function mount(mountpoint: string, fs: Filesystem, options: MountOp
   } catch (e) {
     // Nothing was served: take the mount off again, then close what it held.
     await unmountFuse(m).catch(() => {});
+    (e as { transport?: Transport }).transport?.close();
     native.close(m.fd);
     releaseHelper(m);
     throw e;

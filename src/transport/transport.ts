@@ -76,7 +76,8 @@ export class Transport implements ReplySink {
       const req = reqs[slot]!;
       if (req.ring) {
         if (res === 0) { req.begin(0); ev.request(req); continue; }
-        if (res === -Errno.ENOTCONN) { this.markDead(req); continue; }
+        // ENOTCONN: torn down by an unmount; ECONNABORTED: a held entry after an abort.
+        if (res === -Errno.ENOTCONN || res === -Errno.ECONNABORTED) { this.markDead(req); continue; }
         this.fail(new Error(`io_uring entry ${slot} completed with ${errnoName(-res)}`));
         continue;
       }

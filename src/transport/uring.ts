@@ -30,8 +30,8 @@ export class UringTransport extends Transport {
       native.channelSetupRing(t.ch, g.queues, g.depth, headers, payloads, g.setupFlags);
       t.addDevSlots(DEV_SLOTS_WITH_RING, g.devPayloadSize);
     } catch (e) {
-      t.close();
-      throw e;
+      // Closing the ring while mounted would hang the filesystem: the caller unmounts, then closes.
+      throw Object.assign(e as Error, { transport: t });
     }
     return t;
   }
