@@ -6,7 +6,10 @@
         "native/addon.c",
         "native/mount.c",
         "native/ring.c",
-        "native/channel.c"
+        "native/channel.c",
+        "native/channel_start.c",
+        "native/uring_slots.c",
+        "native/dev_slots.c"
       ],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11"],
       "defines": ["NAPI_VERSION=8"]

@@ -1,4 +1,4 @@
-/* Module init, export table and the helpers shared by mount.c and channel.c. */
+/* Module init, export table and the helpers shared by mount.c and the channel files. */
 #include "common.h"
 
 #include <errno.h>

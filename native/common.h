@@ -1,9 +1,12 @@
 /* Shared declarations of the fuse-uring native addon (N-API, plain C).
  *
- * addon.c   module init, export table, error and argument helpers (this header)
- * mount.c   openDev/mount/umount/fusermount/readSync/writeSync/close/geteuid/getegid/reap
- * ring.c    raw io_uring (ring.h), no FUSE knowledge
- * channel.c the FUSE channel: ring slots, /dev/fuse slots, uv_poll/uv_prepare handles
+ * addon.c         module init, export table, error and argument helpers (this header)
+ * mount.c         openDev/mount/umount/fusermount/readSync/writeSync/close/geteuid/getegid/reap
+ * ring.c          raw io_uring (ring.h), no FUSE knowledge
+ * channel.c       the FUSE channel (channel.h): lifetime, events, uv_prepare, generic entry points
+ * channel_start.c channelStart
+ * uring_slots.c   ring slots and the ring uv_poll
+ * dev_slots.c     /dev/fuse slots and the /dev/fuse uv_poll
  */
 #ifndef FUSE_URING_COMMON_H
 #define FUSE_URING_COMMON_H
@@ -70,7 +73,7 @@ napi_value fu_geteuid(napi_env env, napi_callback_info info);
 napi_value fu_getegid(napi_env env, napi_callback_info info);
 napi_value fu_reap(napi_env env, napi_callback_info info);
 
-/* channel.c */
+/* channel.c, channel_start.c, uring_slots.c, dev_slots.c */
 napi_value fu_channel_create(napi_env env, napi_callback_info info);
 napi_value fu_channel_setup_ring(napi_env env, napi_callback_info info);
 napi_value fu_channel_add_dev_slots(napi_env env, napi_callback_info info);

@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { mount, uringParameter, type Session } from './session.js';
-import { OptionError, OPTION_NAMES, parseOptionString, validateOptions, type MountOptions } from './options.js';
+import { MAX_QUEUE_DEPTH, OptionError, OPTION_NAMES, parseOptionString, validateOptions, type MountOptions } from './options.js';
 import { fuseMountAt, fusermountUnmount } from './mount.js';
 import { native } from './native.js';
 import { MemFs } from './fs/memfs/index.js';
@@ -106,7 +106,9 @@ async function main(argv: string[]): Promise<void> {
   for (const s of v.o ?? []) parseOptionString(s, o);
   if (v.transport !== undefined) o.transport = v.transport as MountOptions['transport'];
   if (v['queue-depth'] !== undefined) {
-    if (!/^\d+$/.test(v['queue-depth'])) throw new UsageError(`--queue-depth needs a whole number (got ${JSON.stringify(v['queue-depth'])})`);
+    if (!/^\d+$/.test(v['queue-depth']) || Number(v['queue-depth']) < 1 || Number(v['queue-depth']) > MAX_QUEUE_DEPTH) {
+      throw new UsageError(`--queue-depth needs a whole number from 1 to ${MAX_QUEUE_DEPTH} (got ${JSON.stringify(v['queue-depth'])})`);
+    }
     o.queueDepth = Number(v['queue-depth']);
   }
   if (v.debug) o.debug = true;

@@ -187,13 +187,11 @@ export class Session {
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.options.signal?.removeEventListener('abort', this.onAbort);
     this.dispatcher.end();
-    if (error) {
-      this.log(`transport failed, unmounting ${this.mountpoint}: ${error.message}`);
-      await unmountFuse(this.m).catch((e: Error) => this.log(`unmount: ${e.message}`));
-    }
+    if (error) this.log(`transport failed, unmounting ${this.mountpoint}: ${error.message}`);
+    // An abort, a failure or a forced end leave the (now dead) mount in place: take ours off.
     // Order matters: the ring is closed only once the mount is gone, /dev/fuse last.
-    if (!this.transport.hasEnded && stillMounted(this.m)) {
-      await unmountFuse(this.m).catch(() => {});
+    if (stillMounted(this.m)) {
+      await unmountFuse(this.m).catch((e: Error) => this.log(`unmount of ${this.mountpoint}: ${e.message}`));
     }
     this.transport.close();
     native.close(this.m.fd);

@@ -1,0 +1,136 @@
+/* The FUSE channel: ring slots (FUSE-over-io_uring entries), /dev/fuse slots, and their integration
+ * into the libuv loop (uv_poll on the ring fd and on /dev/fuse, uv_prepare for batched submission).
+ *
+ * Slots [0, nring) are ring slots (one io_uring entry each), [nring, nslots) are /dev/fuse slots.
+ * Events for JavaScript are (slot, res) pairs written into the Int32Array given to channelStart.
+ *
+ * Ownership of a slot's buffers:
+ *   ring slot  ST_KERNEL  REGISTER or COMMIT_AND_FETCH is with the kernel (it may write the buffers)
+ *              ST_USER    a CQE was delivered: JavaScript owns the buffers until commit
+ *              ST_DEAD    torn down (-ENOTCONN, -ECONNABORTED, failed REGISTER): never resubmitted
+ *   dev slot   ST_KERNEL  free: the next readv(/dev/fuse) may fill it
+ *              ST_USER    holds a request read from /dev/fuse until commit/release
+ *
+ * All of this runs on the thread of the env's event loop; there is no process-wide mutable state.
+ */
+#ifndef FUSE_URING_CHANNEL_H
+#define FUSE_URING_CHANNEL_H
+
+#include "common.h"
+#include "ring.h"
+
+#include <stdint.h>
+#include <sys/uio.h>
+#include <uv.h>
+
+#define NO_SLOT UINT32_MAX
+
+enum { ST_KERNEL = 0, ST_USER = 1, ST_DEAD = 2 };
+enum { KIND_RING = 1, KIND_DEV = 2 };
+
+struct slot {
+	unsigned char *header;   /* FU_HEADER_STRIDE bytes available */
+	unsigned char *payload;
+	size_t payload_len;
+	uint32_t next_free;      /* dev slots: free list link */
+	uint16_t qid;            /* ring slots */
+	uint8_t kind, state;
+	uint8_t last_cmd;        /* ring slots: FUSE_IO_URING_CMD_* last queued */
+	uint8_t retries;         /* ring slots: REGISTER resubmissions after -EAGAIN */
+};
+
+struct channel {
+	uint32_t magic;
+	napi_env env;
+	int fd;                  /* /dev/fuse (owned by JavaScript, never closed here) */
+
+	int started, closed, finalized, js_released;
+	int dispatch_depth;      /* > 0 while a uv callback is dispatching events to JavaScript */
+	int handles_open;        /* uv handles initialized whose close callback has not run yet */
+	napi_async_cleanup_hook_handle cleanup_hook;
+
+	struct fu_ring ring;
+	int has_ring;            /* ring set up and not yet destroyed */
+	struct iovec (*ring_iov)[2]; /* REGISTER iovecs per ring slot; never moves (kernel may read late) */
+	unsigned nring;
+
+	struct slot *slots;
+	unsigned nslots, slots_cap;
+	unsigned ndev;
+	uint32_t dev_free;       /* head of the free dev slot list */
+
+	napi_ref *refs;          /* every buffer handed to us, kept alive until close */
+	unsigned nrefs, refs_cap;
+
+	int32_t *pending;        /* events not yet handed to JavaScript, (slot, res) pairs */
+	unsigned npending, pending_cap;
+
+	napi_ref events_ref, cb_ref, self_ref;
+	napi_async_context async_ctx;
+	int32_t *ev;             /* events array during a dispatch, else NULL */
+	unsigned ev_cap, ev_count;
+
+	uv_loop_t *loop;
+	uv_poll_t ring_poll, dev_poll;
+	uv_prepare_t prepare;
+	int ring_poll_init, dev_poll_init, prepare_init;
+	int dev_poll_active, prepare_active;
+	int dev_dead;            /* /dev/fuse reported a terminal error: never polled again */
+
+	struct {
+		double enters, sqes, cqes, dev_reads, dev_writes, callbacks;
+	} st;
+	unsigned long enters_ul; /* fu_ring_* counts syscalls here */
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static inline napi_value js_undefined(napi_env env)
+{
+	napi_value u = NULL;
+	napi_get_undefined(env, &u);
+	return u;
+}
+
+static inline napi_value js_int(napi_env env, int64_t v)
+{
+	napi_value r = NULL;
+	if (napi_create_int64(env, v, &r) != napi_ok) fu_napi_failed(env, napi_generic_failure, "napi_create_int64");
+	return r;
+}
+
+static inline void sync_enters(struct channel *ch)
+{
+	ch->st.enters += (double)ch->enters_ul;
+	ch->enters_ul = 0;
+}
+
+/* Shared by the channel files. Hidden: kept out of the addon's dynamic symbol table, so nothing loaded
+ * before it (node exports its own symbols) can interpose on these unprefixed names. */
+#pragma GCC visibility push(hidden)
+
+/* channel.c */
+struct channel *get_channel(napi_env env, napi_value v);
+int keep_ref(struct channel *ch, napi_value v);
+int grow_slots(struct channel *ch, unsigned more);
+int append_pending(struct channel *ch, int32_t slot, int32_t res);
+int deliver(struct channel *ch);
+int push_event(struct channel *ch, int32_t slot, int32_t res);
+void begin_dispatch(struct channel *ch);
+void end_dispatch(struct channel *ch);
+void kick_prepare(struct channel *ch);
+
+/* uring_slots.c */
+int flush_sq(struct channel *ch);
+int handle_ring_cqe(struct channel *ch, const struct fu_cqe *c);
+void on_ring_poll(uv_poll_t *h, int status, int events);
+int commit_ring(struct channel *ch, unsigned idx);
+
+/* dev_slots.c */
+void start_dev_poll(struct channel *ch);
+void free_dev_slot(struct channel *ch, unsigned idx);
+int commit_dev(struct channel *ch, unsigned idx);
+
+#pragma GCC visibility pop
+
+#endif

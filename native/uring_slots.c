@@ -1,0 +1,362 @@
+/* Ring slots: setup, REGISTER/COMMIT_AND_FETCH submission, CQE reaping, the ring uv_poll. */
+#include "channel.h"
+#include "fuse_abi.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_POLL_ROUNDS 8           /* reap → JS → flush rounds per ring wake-up */
+#define REGISTER_RETRIES 8          /* REGISTER resubmissions after -EAGAIN, per slot */
+#define MAX_RING_SLOTS 32760        /* entries (slots + 8, rounded up to 2^n) must stay <= 32768 */
+
+/* ---- submission ---------------------------------------------------------- */
+
+/* Submits the queued SQEs (one io_uring_enter). Returns the count or -errno. */
+int flush_sq(struct channel *ch)
+{
+	if (!ch->has_ring || ch->closed) return 0;
+	int r = fu_ring_submit(&ch->ring, &ch->enters_ul);
+	sync_enters(ch);
+	if (r > 0) ch->st.sqes += r;
+	if (fu_ring_sq_pending(&ch->ring) && !(ch->ring.flags & IORING_SETUP_SQPOLL)) kick_prepare(ch);
+	return r;
+}
+
+static struct io_uring_sqe *get_sqe(struct channel *ch)
+{
+	struct io_uring_sqe *sqe = fu_ring_get_sqe(&ch->ring);
+	if (!sqe) {
+		flush_sq(ch);
+		sqe = fu_ring_get_sqe(&ch->ring);
+	}
+	return sqe;
+}
+
+static void prep_cmd(struct channel *ch, struct io_uring_sqe *sqe, unsigned idx, unsigned cmd_op, uint64_t commit_id)
+{
+	struct fu_fuse_uring_cmd_req req;
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->flags = IOSQE_FIXED_FILE;
+	sqe->fd = 0; /* registered file index 0 = /dev/fuse */
+	sqe->cmd_op = cmd_op;
+	sqe->user_data = idx;
+	memset(&req, 0, sizeof(req));
+	req.commit_id = commit_id;
+	req.qid = ch->slots[idx].qid;
+	memcpy((unsigned char *)sqe + FU_SQE_CMD_OFFSET, &req, sizeof(req));
+}
+
+static int queue_register(struct channel *ch, unsigned idx)
+{
+	struct io_uring_sqe *sqe = get_sqe(ch);
+	if (!sqe) return -EAGAIN;
+	prep_cmd(ch, sqe, idx, FUSE_IO_URING_CMD_REGISTER, 0);
+	sqe->addr = (uint64_t)(uintptr_t)ch->ring_iov[idx];
+	sqe->len = 2;
+	ch->slots[idx].state = ST_KERNEL;
+	ch->slots[idx].last_cmd = FUSE_IO_URING_CMD_REGISTER;
+	return 0;
+}
+
+/* ---- ring completions ---------------------------------------------------- */
+
+/* Returns -1 if the channel got closed (by JavaScript, while events were delivered). */
+int handle_ring_cqe(struct channel *ch, const struct fu_cqe *c)
+{
+	if (c->user_data >= ch->nring) return 0; /* not one of ours */
+	unsigned idx = (unsigned)c->user_data;
+	struct slot *s = &ch->slots[idx];
+	int res = c->res;
+
+	if (res >= 0) {
+		s->state = ST_USER;
+		return push_event(ch, (int32_t)idx, 0);
+	}
+	if (res == -EAGAIN && s->last_cmd == FUSE_IO_URING_CMD_REGISTER && s->retries < REGISTER_RETRIES) {
+		/* the connection was not initialized yet (REGISTER before the INIT reply): try again */
+		s->retries++;
+		if (queue_register(ch, idx) == 0) return 0;
+	}
+	if (res == -ENOTCONN || res == -ECONNABORTED || s->last_cmd == FUSE_IO_URING_CMD_REGISTER)
+		s->state = ST_DEAD;
+	else
+		s->state = ST_USER; /* e.g. -ENOENT for a wrong commit_id: the entry still holds its request */
+	return push_event(ch, (int32_t)idx, res);
+}
+
+/* Reaps every CQE. Returns the number reaped, or -1 if the channel got closed meanwhile. */
+static int reap_ring(struct channel *ch)
+{
+	struct fu_cqe c;
+	int n = 0;
+	while (ch->has_ring && !ch->closed && fu_ring_pop_cqe(&ch->ring, &c)) {
+		ch->st.cqes++;
+		n++;
+		if (handle_ring_cqe(ch, &c)) return -1;
+	}
+	return ch->closed ? -1 : n;
+}
+
+/* ---- uv callbacks -------------------------------------------------------- */
+
+void on_ring_poll(uv_poll_t *h, int status, int events)
+{
+	struct channel *ch = h->data;
+	napi_handle_scope scope;
+
+	if (ch->closed) return;
+	if (napi_open_handle_scope(ch->env, &scope) != napi_ok) return;
+	begin_dispatch(ch);
+	if (status < 0) {
+		uv_poll_stop(h);
+		push_event(ch, -1, status);
+		goto out;
+	}
+	for (int round = 0; round < MAX_POLL_ROUNDS && !ch->closed; round++) {
+		if (round == 0 && (ch->ring.flags & IORING_SETUP_COOP_TASKRUN) && fu_ring_taskrun_needed(&ch->ring)) {
+			/* COOP_TASKRUN: the completions are posted by task_work that only runs when we enter the
+			 * kernel (doc §5.1); the wake-up itself does not run it */
+			ch->enters_ul++;
+			fu_ring_enter(&ch->ring, 0, 0, IORING_ENTER_GETEVENTS);
+			sync_enters(ch);
+		}
+		if (reap_ring(ch) < 0) goto out;
+		if (ch->ev_count && deliver(ch)) goto out;
+		flush_sq(ch);
+		if (ch->closed || !fu_ring_cq_ready(&ch->ring)) break;
+	}
+out:
+	end_dispatch(ch);
+	if (!ch->closed) flush_sq(ch);
+	napi_close_handle_scope(ch->env, scope);
+}
+
+/* ---- setup --------------------------------------------------------------- */
+
+static int ring_setup_failed(napi_env env, unsigned idx, unsigned qid, int err)
+{
+	const char *hint = "";
+	switch (err) {
+	case EINVAL:
+		hint = " (header iovec >= 288 bytes? payload >= max(8192, max_write, max_pages*4096) of the INIT reply? "
+		       "qid < number of possible CPUs? ring created with SQE128?)";
+		break;
+	case EOPNOTSUPP:
+		hint = " (FUSE-over-io_uring is not enabled: /sys/module/fuse/parameters/enable_uring must be Y at mount time)";
+		break;
+	case EAGAIN:
+		hint = " (the connection is not initialized: REGISTER must follow the INIT reply)";
+		break;
+	case ENOTCONN:
+	case ECONNABORTED:
+		hint = " (the connection is gone)";
+		break;
+	}
+	return fu_throw_error(env, fu_errno_name(err), err, "io_uring REGISTER of slot %u (qid %u) failed: %s%s", idx, qid,
+			      strerror(err), hint);
+}
+
+napi_value fu_channel_setup_ring(napi_env env, napi_callback_info info)
+{
+	napi_value argv[6];
+	struct channel *ch;
+	uint32_t queues, depth, extra;
+	void *hdr_data;
+	size_t hdr_len;
+	bool is_array;
+	uint32_t npayloads;
+
+	if (fu_args(env, info, 6, argv, "channelSetupRing") || !(ch = get_channel(env, argv[0])) ||
+	    fu_get_uint32(env, argv[1], "queues", &queues) || fu_get_uint32(env, argv[2], "depth", &depth) ||
+	    fu_get_bytes(env, argv[3], "headers", &hdr_data, &hdr_len) || fu_get_uint32(env, argv[5], "extraFlags", &extra))
+		return NULL;
+	if (ch->closed) {
+		fu_throw_error(env, "EBADF", EBADF, "channelSetupRing: the channel is closed");
+		return NULL;
+	}
+	if (ch->has_ring || ch->nring) {
+		fu_throw_error(env, "EEXIST", EEXIST, "channelSetupRing: the channel already has a ring");
+		return NULL;
+	}
+	if (ch->nslots || ch->started) {
+		fu_throw_error(env, "EINVAL", EINVAL, "channelSetupRing must be called before channelAddDevSlots and channelStart");
+		return NULL;
+	}
+	if (queues < 1 || queues > 65536 || depth < 1 || (uint64_t)queues * depth > MAX_RING_SLOTS) {
+		fu_throw_range_error(env, "channelSetupRing: queues (%u) and depth (%u) must be >= 1 with queues*depth <= %u", queues,
+				     depth, MAX_RING_SLOTS);
+		return NULL;
+	}
+	if (extra & IORING_SETUP_DEFER_TASKRUN) {
+		fu_throw_error(env, "EINVAL", EINVAL,
+			       "channelSetupRing: IORING_SETUP_DEFER_TASKRUN cannot be used with a uv_poll on the ring fd "
+			       "(completions would only be posted inside io_uring_enter)");
+		return NULL;
+	}
+	unsigned nring = queues * depth;
+	if (hdr_len < (size_t)nring * FU_HEADER_STRIDE) {
+		fu_throw_range_error(env, "channelSetupRing: headers has %zu bytes, %u slots need %zu", hdr_len, nring,
+				     (size_t)nring * FU_HEADER_STRIDE);
+		return NULL;
+	}
+	if (napi_is_array(env, argv[4], &is_array) != napi_ok || !is_array) {
+		fu_throw_type_error(env, "channelSetupRing: payloads must be an array of ArrayBuffers");
+		return NULL;
+	}
+	if (napi_get_array_length(env, argv[4], &npayloads) != napi_ok) return NULL;
+	if (npayloads < nring) {
+		fu_throw_range_error(env, "channelSetupRing: %u payloads for %u slots", npayloads, nring);
+		return NULL;
+	}
+	if (grow_slots(ch, nring)) {
+		fu_throw_errno(env, "channelSetupRing", ENOMEM);
+		return NULL;
+	}
+	struct iovec (*iov)[2] = calloc(nring, sizeof(*iov));
+	if (!iov) {
+		fu_throw_errno(env, "channelSetupRing", ENOMEM);
+		return NULL;
+	}
+	/* collect and pin the buffers first: nothing has been created yet if one is wrong */
+	unsigned refs_before = ch->nrefs;
+	if (keep_ref(ch, argv[3])) goto fail_refs;
+	for (unsigned s = 0; s < nring; s++) {
+		napi_value p;
+		void *data;
+		size_t len;
+		char name[48];
+		snprintf(name, sizeof(name), "payloads[%u]", s);
+		if (napi_get_element(env, argv[4], s, &p) != napi_ok) {
+			fu_napi_failed(env, napi_generic_failure, "napi_get_element");
+			goto fail_refs;
+		}
+		if (fu_get_bytes(env, p, name, &data, &len)) goto fail_refs;
+		if (!len || !data) {
+			fu_throw_range_error(env, "channelSetupRing: %s is empty", name);
+			goto fail_refs;
+		}
+		if (keep_ref(ch, p)) goto fail_refs;
+		struct slot *sl = &ch->slots[s];
+		memset(sl, 0, sizeof(*sl));
+		sl->header = (unsigned char *)hdr_data + (size_t)s * FU_HEADER_STRIDE;
+		sl->payload = data;
+		sl->payload_len = len;
+		sl->qid = (uint16_t)(s / depth);
+		sl->kind = KIND_RING;
+		sl->state = ST_DEAD; /* until its REGISTER is queued */
+		sl->next_free = NO_SLOT;
+		iov[s][0].iov_base = sl->header;
+		iov[s][0].iov_len = FU_URING_HEADER_SIZE;
+		iov[s][1].iov_base = sl->payload;
+		iov[s][1].iov_len = len;
+	}
+
+	unsigned entries = 1;
+	while (entries < nring + 8) entries <<= 1;
+	int r = fu_ring_init(&ch->ring, entries, IORING_SETUP_SQE128 | extra);
+	if (r < 0) {
+		fu_throw_error(env, fu_errno_name(-r), -r, "io_uring_setup(%u entries, flags 0x%x): %s", entries,
+			       IORING_SETUP_SQE128 | extra, strerror(-r));
+		goto fail_refs;
+	}
+	r = fu_ring_register_files(&ch->ring, &ch->fd, 1);
+	if (r < 0) {
+		fu_ring_destroy(&ch->ring);
+		fu_throw_error(env, fu_errno_name(-r), -r, "io_uring_register(IORING_REGISTER_FILES, /dev/fuse fd %d): %s", ch->fd,
+			       strerror(-r));
+		goto fail_refs;
+	}
+	/* from here on the ring belongs to the channel: on failure, channelClose cleans it up */
+	ch->has_ring = 1;
+	ch->ring_iov = iov;
+	ch->nring = nring;
+	ch->nslots = nring;
+
+	for (unsigned s = 0; s < nring; s++) {
+		r = queue_register(ch, s);
+		if (r < 0) {
+			fu_throw_errno(env, "io_uring: no free SQE for REGISTER", -r);
+			return NULL;
+		}
+	}
+	for (int tries = 0; fu_ring_sq_pending(&ch->ring); tries++) {
+		r = flush_sq(ch);
+		if (r < 0 && r != -EAGAIN && r != -EBUSY) {
+			fu_throw_errno(env, "io_uring_enter", -r);
+			return NULL;
+		}
+		if (tries > 1000) {
+			fu_throw_errno(env, "io_uring_enter (REGISTER not consumed)", EBUSY);
+			return NULL;
+		}
+		if (r <= 0) {
+			struct timespec ts = { 0, 1000000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+	/* REGISTER errors are posted during submission; a request may also have landed already */
+	int fail_idx = -1, fail_err = 0;
+	for (int round = 0; round < REGISTER_RETRIES + 1; round++) {
+		struct fu_cqe c;
+		int resubmit = 0;
+		while (fu_ring_pop_cqe(&ch->ring, &c)) {
+			ch->st.cqes++;
+			if (c.user_data >= nring) continue;
+			unsigned idx = (unsigned)c.user_data;
+			struct slot *sl = &ch->slots[idx];
+			if (c.res >= 0) {
+				sl->state = ST_USER;
+				append_pending(ch, (int32_t)idx, 0);
+			} else if (c.res == -EAGAIN && sl->last_cmd == FUSE_IO_URING_CMD_REGISTER && sl->retries < REGISTER_RETRIES) {
+				sl->retries++;
+				if (queue_register(ch, idx) == 0) resubmit = 1;
+			} else {
+				sl->state = ST_DEAD;
+				if (fail_idx < 0) {
+					fail_idx = (int)idx;
+					fail_err = -c.res;
+				}
+			}
+		}
+		if (!resubmit) break;
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+		flush_sq(ch);
+	}
+	if (fail_idx >= 0) {
+		ring_setup_failed(env, (unsigned)fail_idx, ch->slots[fail_idx].qid, fail_err);
+		return NULL;
+	}
+	return js_undefined(env);
+
+fail_refs:
+	while (ch->nrefs > refs_before) napi_delete_reference(env, ch->refs[--ch->nrefs]);
+	free(iov);
+	return NULL;
+}
+
+/* ---- commit -------------------------------------------------------------- */
+
+int commit_ring(struct channel *ch, unsigned idx)
+{
+	struct slot *s = &ch->slots[idx];
+	uint64_t commit_id;
+
+	if (s->state == ST_DEAD) return 0; /* torn down: nothing to commit to */
+	if (s->state != ST_USER) return -EINVAL; /* the kernel owns it: no request to answer */
+	struct io_uring_sqe *sqe = get_sqe(ch);
+	if (!sqe) return -EAGAIN;
+	memcpy(&commit_id, s->header + FU_URING_COMMIT_ID_OFFSET, sizeof(commit_id));
+	prep_cmd(ch, sqe, idx, FUSE_IO_URING_CMD_COMMIT_AND_FETCH, commit_id);
+	s->state = ST_KERNEL;
+	s->last_cmd = FUSE_IO_URING_CMD_COMMIT_AND_FETCH;
+	if (ch->dispatch_depth > 0) return 0; /* the dispatch flushes when JavaScript returns */
+	if (ch->started) kick_prepare(ch);
+	else flush_sq(ch);
+	return 0;
+}
+

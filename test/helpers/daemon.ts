@@ -1,0 +1,107 @@
+// Starts test/fixtures/daemon.ts in a child process on a fresh mount point; the test process is
+// then the FUSE client. The daemon speaks one JSON object per stdout line and obeys signals.
+import assert from 'node:assert/strict';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Child, fmtExit, makeMountpoint, teardown, withDeadline, type ExitInfo, type TeardownReport } from './child.js';
+import { isMounted } from './proc.js';
+
+/** The repository root, from dist/test/helpers/. */
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const FIXTURE = join(ROOT, 'dist', 'test', 'fixtures', 'daemon.js');
+
+export type Transport = 'uring' | 'dev';
+
+export interface DaemonOptions {
+  transport: Transport;
+  fs?: 'memfs' | 'faulty';
+  queueDepth?: number;
+  /** Mount through fusermount3 with auto_unmount. */
+  autoUnmount?: boolean;
+  /** Default 20 s. */
+  readyTimeoutMs?: number;
+}
+
+export interface ReadyEvent {
+  event: 'ready'; pid: number; transport: Transport; ringFd: number; queues: number; queueDepth: number; maxWrite: number;
+  /** The fusectl connection id. */
+  id: number;
+  mountedVia: 'mount' | 'fusermount3';
+}
+export interface ClosedEvent { event: 'closed'; ok: boolean; destroyCalls: number; error?: string }
+type DaemonEvent = ReadyEvent | ClosedEvent | { event: string; [k: string]: unknown };
+
+export interface Daemon {
+  readonly mnt: string;
+  readonly pid: number;
+  readonly info: ReadyEvent;
+  stderr(): string;
+  /** Every JSON line printed so far. */
+  events(): DaemonEvent[];
+  closed(): ClosedEvent | undefined;
+  waitExit(ms: number): Promise<ExitInfo>;
+  /** The teardown (idempotent): SIGTERM, 5 s, umount -l, SIGKILL, rmdir. */
+  stop(): Promise<TeardownReport>;
+}
+
+function parseEvents(stdout: string): DaemonEvent[] {
+  const events: DaemonEvent[] = [];
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try { events.push(JSON.parse(line) as DaemonEvent); } catch { /* a partial line: not complete yet */ }
+  }
+  return events;
+}
+
+export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
+  const mnt = await makeMountpoint(`${opts.transport}-${opts.fs ?? 'memfs'}`);
+  const args = [FIXTURE, '--transport', opts.transport, '--mnt', mnt, '--fs', opts.fs ?? 'memfs'];
+  if (opts.queueDepth !== undefined) args.push('--queue-depth', String(opts.queueDepth));
+  if (opts.autoUnmount) args.push('--auto-unmount');
+  const child = new Child(`daemon(${opts.transport}, ${opts.fs ?? 'memfs'})`, mnt, process.execPath, args);
+  let stopping: Promise<TeardownReport> | undefined;
+  const stop = () => (stopping ??= teardown(child));
+  let info: ReadyEvent;
+  try {
+    info = await child.waitFor('ready line on stdout', () =>
+      parseEvents(child.stdout()).find((e): e is ReadyEvent => e.event === 'ready'), opts.readyTimeoutMs ?? 20_000);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  assert.equal(info.pid, child.pid, 'the ready line names the daemon pid');
+  return {
+    mnt, pid: child.pid, info,
+    stderr: () => child.stderr(),
+    events: () => parseEvents(child.stdout()),
+    closed: () => parseEvents(child.stdout()).find((e): e is ClosedEvent => e.event === 'closed'),
+    waitExit: (ms) => child.waitExit(ms),
+    stop,
+  };
+}
+
+/**
+ * Mounts, runs `body`, and always tears down. Unless the body failed, it then asserts the clean
+ * stop: the daemon answered SIGTERM (or an earlier external umount) by unmounting, printed
+ * `closed ok:true` and exited 0 within 5 s, and no mount is left on its mount point.
+ */
+export async function withDaemon(opts: DaemonOptions, body: (d: Daemon) => Promise<void>, timeoutMs = 90_000): Promise<void> {
+  const d = await startDaemon(opts);
+  let report: TeardownReport;
+  try {
+    await withDeadline(`test body on ${d.mnt}`, timeoutMs, body(d), d.stop);
+  } catch (e) {
+    await d.stop();
+    if (e instanceof Error) e.message += `\n--- daemon stderr ---\n${d.stderr()}`;
+    throw e;
+  } finally {
+    report = await d.stop();
+  }
+  const why = `teardown ${JSON.stringify(report)}; events ${JSON.stringify(d.events())}; stderr:\n${d.stderr()}`;
+  assert.ok(report.stoppedInTime, `the daemon did not exit within 5 s of SIGTERM; ${why}`);
+  assert.ok(!report.leftMounted, `the daemon exited but left ${d.mnt} mounted; ${why}`);
+  assert.deepEqual(report.exit, { code: 0, signal: null }, `daemon ended with ${report.exit && fmtExit(report.exit)}; ${why}`);
+  assert.equal(d.closed()?.ok, true, `no "closed ok:true" event; ${why}`);
+  assert.equal(d.closed()?.destroyCalls, 1, `destroy() ran ${d.closed()?.destroyCalls} times, not once; ${why}`);
+  assert.equal(await isMounted(d.mnt), false, `${d.mnt} is still mounted after the teardown`);
+}

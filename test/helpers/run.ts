@@ -1,0 +1,58 @@
+// Running ordinary programs from the tests. Everything here has a deadline: a FUSE request that
+// is never answered leaves its caller blocked in the kernel, so a program that touches a broken
+// mount must be SIGKILLed (FUSE waits are killable, not interruptible) instead of waited for.
+import { execFile } from 'node:child_process';
+import assert from 'node:assert/strict';
+
+export interface RunResult {
+  /** Exit status, or null when the program died of a signal. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  /** Milliseconds before the program is SIGKILLed and the call rejects. Default 30 s. */
+  timeout?: number;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Runs `cmd` without a shell. Resolves with the exit status whatever it is (the caller asserts);
+ * rejects only when the program could not be started or ran past its timeout.
+ */
+export function runCmd(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const timeout = opts.timeout ?? 30_000;
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, {
+      timeout, killSignal: 'SIGKILL', maxBuffer: 64 << 20, encoding: 'utf8', cwd: opts.cwd, env: opts.env,
+    }, (err, stdout, stderr) => {
+      if (!err) return resolve({ code: 0, signal: null, stdout, stderr });
+      const e = err as Error & { code?: unknown; killed?: boolean; signal?: NodeJS.Signals | null };
+      if (e.killed) {
+        return reject(new Error(`\`${cmd} ${args.join(' ')}\` did not finish within ${timeout} ms (killed); ` +
+          `stderr: ${stderr.trim() || '(empty)'}`));
+      }
+      if (typeof e.code === 'number') return resolve({ code: e.code, signal: null, stdout, stderr });
+      if (e.signal) return resolve({ code: null, signal: e.signal, stdout, stderr });
+      reject(err);
+    });
+  });
+}
+
+/** Runs `cmd` and asserts that it exits 0; returns its stdout. */
+export async function mustRun(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<string> {
+  const r = await runCmd(cmd, args, opts);
+  assert.equal(r.code, 0, `\`${cmd} ${args.join(' ')}\` exited ${r.code ?? r.signal}: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/**
+ * `sh -c script` with `args` as $1, $2, … (pass paths as arguments, never splice them into the
+ * script). Asserts exit 0 and returns stdout.
+ */
+export function sh(script: string, args: readonly string[] = [], opts: RunOptions = {}): Promise<string> {
+  return mustRun('sh', ['-c', script, 'sh', ...args], opts);
+}
