@@ -8,7 +8,7 @@
 //   - lazily unmounts mounts left on test mount points by an earlier, killed run;
 //   - prints a short summary of the environment.
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync, readdirSync, realpathSync, rmdirSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, readFileSync, readdirSync, realpathSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { release, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -72,7 +72,19 @@ if (ioUringDisabled === '2' || (ioUringDisabled === '1' && !root)) {
   else problems.push(`${msg}, or FUSE_URING_SKIP_URING=1 npm test`);
 }
 
-// 3. fusectl (not needed by the tests; useful to abort a wedged connection by hand).
+// 3. /dev/fuse must be 0666 for unprivileged fusermount3 (as distributions set it via udev); this
+// machine ships it 0600. The unprivileged-mount tests need it.
+try {
+  const mode = statSync('/dev/fuse').mode & 0o777;
+  if (mode !== 0o666 && root) {
+    chmodSync('/dev/fuse', 0o666);
+    notes.push(`/dev/fuse was mode 0${mode.toString(8)}: set to 0666 (the distribution default) for unprivileged mounts`);
+  }
+} catch (e) {
+  notes.push(`could not check /dev/fuse: ${e.message}`);
+}
+
+// 3b. fusectl (the abort tests write to /sys/fs/fuse/connections/<id>/abort).
 let fusectl = mounts().some((m) => m.fstype === 'fusectl' && m.target === FUSECTL);
 if (!fusectl && existsSync(FUSECTL)) {
   try {
