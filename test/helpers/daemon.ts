@@ -13,7 +13,8 @@ const FIXTURE = join(ROOT, 'dist', 'test', 'fixtures', 'daemon.js');
 export type Transport = 'uring' | 'dev';
 
 export interface DaemonOptions {
-  transport: Transport;
+  /** 'auto' lets the library choose; the ready line says what it chose. */
+  transport: Transport | 'auto';
   fs?: 'memfs' | 'faulty';
   queueDepth?: number;
   /** Mount through fusermount3 with auto_unmount. */
