@@ -37,6 +37,35 @@ int keep_ref(struct channel *ch, napi_value v)
 	return 0;
 }
 
+/* Pins payloads[i] (kept alive for the kernel until channelClose) and resets slot `idx` over it
+ * and its header; the caller sets the kind-specific fields. */
+int init_slot(napi_env env, struct channel *ch, napi_value payloads, uint32_t i, unsigned idx,
+	      void *headers, unsigned header_idx, const char *fn)
+{
+	napi_value p;
+	void *data;
+	size_t len;
+	char name[48];
+	snprintf(name, sizeof(name), "payloads[%u]", i);
+	if (napi_get_element(env, payloads, i, &p) != napi_ok) {
+		fu_napi_failed(env, napi_generic_failure, "napi_get_element");
+		return -1;
+	}
+	if (fu_get_bytes(env, p, name, &data, &len)) return -1;
+	if (!len || !data) {
+		fu_throw_range_error(env, "%s: %s is empty", fn, name);
+		return -1;
+	}
+	if (keep_ref(ch, p)) return -1;
+	struct slot *sl = &ch->slots[idx];
+	memset(sl, 0, sizeof(*sl));
+	sl->header = (unsigned char *)headers + (size_t)header_idx * FU_HEADER_STRIDE;
+	sl->payload = data;
+	sl->payload_len = len;
+	sl->next_free = NO_SLOT;
+	return 0;
+}
+
 int grow_slots(struct channel *ch, unsigned more)
 {
 	if (ch->nslots + more <= ch->slots_cap) return 0;

@@ -113,6 +113,8 @@ static inline void sync_enters(struct channel *ch)
 struct channel *get_channel(napi_env env, napi_value v);
 int keep_ref(struct channel *ch, napi_value v);
 int grow_slots(struct channel *ch, unsigned more);
+int init_slot(napi_env env, struct channel *ch, napi_value payloads, uint32_t i, unsigned idx,
+	      void *headers, unsigned header_idx, const char *fn);
 int append_pending(struct channel *ch, int32_t slot, int32_t res);
 int deliver(struct channel *ch);
 int push_event(struct channel *ch, int32_t slot, int32_t res);

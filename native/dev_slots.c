@@ -144,29 +144,10 @@ napi_value fu_channel_add_dev_slots(napi_env env, napi_callback_info info)
 	unsigned refs_before = ch->nrefs, first = ch->nslots;
 	if (keep_ref(ch, argv[1])) goto fail;
 	for (uint32_t i = 0; i < n; i++) {
-		napi_value p;
-		void *data;
-		size_t len;
-		char name[48];
-		snprintf(name, sizeof(name), "payloads[%u]", i);
-		if (napi_get_element(env, argv[2], i, &p) != napi_ok) {
-			fu_napi_failed(env, napi_generic_failure, "napi_get_element");
-			goto fail;
-		}
-		if (fu_get_bytes(env, p, name, &data, &len)) goto fail;
-		if (!len || !data) {
-			fu_throw_range_error(env, "channelAddDevSlots: %s is empty", name);
-			goto fail;
-		}
-		if (keep_ref(ch, p)) goto fail;
+		if (init_slot(env, ch, argv[2], i, first + i, hdr_data, i, "channelAddDevSlots")) goto fail;
 		struct slot *sl = &ch->slots[first + i];
-		memset(sl, 0, sizeof(*sl));
-		sl->header = (unsigned char *)hdr_data + (size_t)i * FU_HEADER_STRIDE;
-		sl->payload = data;
-		sl->payload_len = len;
 		sl->kind = KIND_DEV;
 		sl->state = ST_USER; /* made free just below */
-		sl->next_free = NO_SLOT;
 	}
 	ch->nslots = first + n;
 	ch->ndev += n;

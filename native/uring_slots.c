@@ -225,34 +225,15 @@ napi_value fu_channel_setup_ring(napi_env env, napi_callback_info info)
 	unsigned refs_before = ch->nrefs;
 	if (keep_ref(ch, argv[3])) goto fail_refs;
 	for (unsigned s = 0; s < nring; s++) {
-		napi_value p;
-		void *data;
-		size_t len;
-		char name[48];
-		snprintf(name, sizeof(name), "payloads[%u]", s);
-		if (napi_get_element(env, argv[4], s, &p) != napi_ok) {
-			fu_napi_failed(env, napi_generic_failure, "napi_get_element");
-			goto fail_refs;
-		}
-		if (fu_get_bytes(env, p, name, &data, &len)) goto fail_refs;
-		if (!len || !data) {
-			fu_throw_range_error(env, "channelSetupRing: %s is empty", name);
-			goto fail_refs;
-		}
-		if (keep_ref(ch, p)) goto fail_refs;
+		if (init_slot(env, ch, argv[4], s, s, hdr_data, s, "channelSetupRing")) goto fail_refs;
 		struct slot *sl = &ch->slots[s];
-		memset(sl, 0, sizeof(*sl));
-		sl->header = (unsigned char *)hdr_data + (size_t)s * FU_HEADER_STRIDE;
-		sl->payload = data;
-		sl->payload_len = len;
 		sl->qid = (uint16_t)(s / depth);
 		sl->kind = KIND_RING;
 		sl->state = ST_DEAD; /* until its REGISTER is queued */
-		sl->next_free = NO_SLOT;
 		iov[s][0].iov_base = sl->header;
 		iov[s][0].iov_len = FU_URING_HEADER_SIZE;
 		iov[s][1].iov_base = sl->payload;
-		iov[s][1].iov_len = len;
+		iov[s][1].iov_len = sl->payload_len;
 	}
 
 	unsigned entries = 1;
