@@ -23,6 +23,10 @@ export interface DispatchOptions {
   log: (line: string) => void;
   /** Called for DESTROY (fuseblk only); the session runs destroy() once. */
   destroy: () => void | Promise<void>;
+  /** NOTIFY_REPLY, the answer to a retrieve notification. */
+  notifyReply?: (notifyUnique: number, offset: number, data: Buffer) => void;
+  /** The capability bits negotiated at INIT. */
+  flags?: bigint;
 }
 
 /** How many distinct handler failures are logged before going quiet. */
@@ -61,7 +65,9 @@ export class Dispatcher implements SessionHooks {
     let result: unknown;
     try {
       if (row.method !== undefined && typeof fs[row.method] !== 'function') {
-        if (!('fallback' in row)) return this.fail(req, Errno.ENOSYS, row);
+        if (!('fallback' in row) || (row.fallbackUnless !== undefined && (this.flags & row.fallbackUnless) !== 0n)) {
+          return this.fail(req, Errno.ENOSYS, row);
+        }
         result = row.fallback;
       } else {
         result = row.call(fs, req, this);
@@ -147,6 +153,14 @@ export class Dispatcher implements SessionHooks {
 
   destroy(): void | Promise<void> {
     return this.opts.destroy();
+  }
+
+  notifyReply(notifyUnique: number, offset: number, data: Buffer): void {
+    this.opts.notifyReply?.(notifyUnique, offset, data);
+  }
+
+  get flags(): bigint {
+    return this.opts.flags ?? 0n;
   }
 
   /** The connection is gone: replies still to come are dropped, not sent. */

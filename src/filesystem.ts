@@ -100,6 +100,53 @@ export interface SetattrIn {
   killSuidgid?: boolean;
 }
 
+/** struct fuse_file_lock: a POSIX byte-range lock (end is inclusive; type F_RDLCK 0, F_WRLCK 1, F_UNLCK 2). */
+export interface FileLock {
+  start: number;
+  end: number;
+  type: number;
+  pid: number;
+}
+
+/** struct fuse_statx: what statx(2) reports; `mask` says which fields are filled (STATX_*). */
+export interface StatxAttr {
+  mask: number;
+  ino: number;
+  mode: number;
+  nlink?: number;
+  uid?: number;
+  gid?: number;
+  size?: number;
+  blocks?: number;
+  blksize?: number;
+  attributes?: number;
+  attributesMask?: number;
+  atime?: number;
+  atimensec?: number;
+  btime?: number;
+  btimensec?: number;
+  ctime?: number;
+  ctimensec?: number;
+  mtime?: number;
+  mtimensec?: number;
+  rdevMajor?: number;
+  rdevMinor?: number;
+  devMajor?: number;
+  devMinor?: number;
+}
+
+export interface StatxReply {
+  attr: StatxAttr;
+  /** Seconds the kernel may cache the attributes. Default 1. */
+  timeout?: number;
+}
+
+/** The reply to ioctl: its return value and the data copied back to the caller (≤ outSize). */
+export interface IoctlReply {
+  result: number;
+  data?: Uint8Array;
+}
+
 /** Who is asking, for every request except forget. Valid until the reply is sent. */
 export interface RequestContext {
   readonly opcode: number;
@@ -196,4 +243,61 @@ export interface Filesystem {
   releasedir?(ctx: RequestContext, nodeid: NodeId, fh: FileHandle, flags: number): MaybePromise<void>;
 
   statfs?(ctx: RequestContext, nodeid: NodeId): MaybePromise<Statfs>;
+
+  /** The target of a symlink (a name under the name rule, so any bytes round-trip). */
+  readlink?(ctx: RequestContext, nodeid: NodeId): MaybePromise<string>;
+  symlink?(ctx: RequestContext, parent: NodeId, name: string, target: string): MaybePromise<Entry>;
+  /** mknod(2): device nodes, FIFOs, sockets (and regular files when create is missing). */
+  mknod?(ctx: RequestContext, parent: NodeId, name: string, mode: number, rdev: number, umask: number): MaybePromise<Entry>;
+  /** A new name `newname` in `newparent` for the existing `nodeid`. */
+  link?(ctx: RequestContext, nodeid: NodeId, newparent: NodeId, newname: string): MaybePromise<Entry>;
+
+  /** flags: XATTR_CREATE 1, XATTR_REPLACE 2; setxattrFlags: SETXATTR_ACL_KILL_SGID. */
+  setxattr?(ctx: RequestContext, nodeid: NodeId, name: string, value: Buffer, flags: number,
+    setxattrFlags: number): MaybePromise<void>;
+  /**
+   * The value of xattr `name` (throw ENODATA if there is none). `size` is the caller's buffer:
+   * fuse-uring answers the size probe (size 0) and ERANGE (value longer than size) itself.
+   */
+  getxattr?(ctx: RequestContext, nodeid: NodeId, name: string, size: number): MaybePromise<Uint8Array>;
+  /** The xattr names; fuse-uring encodes them NUL-separated and answers size probes and ERANGE. */
+  listxattr?(ctx: RequestContext, nodeid: NodeId, size: number): MaybePromise<string[]>;
+  removexattr?(ctx: RequestContext, nodeid: NodeId, name: string): MaybePromise<void>;
+  /** access(2) without default_permissions: mask R_OK 4, W_OK 2, X_OK 1, F_OK 0. */
+  access?(ctx: RequestContext, nodeid: NodeId, mask: number): MaybePromise<void>;
+  fsyncdir?(ctx: RequestContext, nodeid: NodeId, fh: FileHandle, datasync: boolean): MaybePromise<void>;
+
+  /** F_GETLK: the lock that would block `lock`, or one with type F_UNLCK if none would. */
+  getlk?(ctx: RequestContext, nodeid: NodeId, fh: FileHandle, owner: number, lock: FileLock): MaybePromise<FileLock>;
+  /** F_SETLK / F_SETLKW (`sleep`: wait for the lock; ctx.signal fires if the caller is interrupted). */
+  setlk?(ctx: RequestContext, nodeid: NodeId, fh: FileHandle, owner: number, lock: FileLock,
+    sleep: boolean): MaybePromise<void>;
+  /** flock(2), with -o flock_locks: operation LOCK_SH 1, LOCK_EX 2, LOCK_UN 8, | LOCK_NB 4. */
+  flock?(ctx: RequestContext, nodeid: NodeId, fh: FileHandle, owner: number, operation: number): MaybePromise<void>;
+
+  /** fuseblk only: the device block holding file block `block`. */
+  bmap?(ctx: RequestContext, nodeid: NodeId, blocksize: number, block: number): MaybePromise<number>;
+  /**
+   * A restricted ioctl: `input` holds the caller's in-data (the size _IOC_SIZE(cmd) gives),
+   * up to `outSize` bytes may come back. Unrestricted ioctls (CUSE-style retries) are refused.
+   */
+  ioctl?(ctx: RequestContext, nodeid: NodeId, fh: FileHandle, cmd: number, arg: number, input: Buffer,
+    outSize: number, flags: number): MaybePromise<IoctlReply>;
+  /**
+   * The ready events (POLLIN …) among `events`; if `kh` is given, the kernel wants
+   * session.notify.pollWakeup(kh) once the file becomes ready.
+   */
+  poll?(ctx: RequestContext, nodeid: NodeId, fh: FileHandle, kh: number | undefined, events: number): MaybePromise<number>;
+  /** fallocate(2) modes: KEEP_SIZE 1, PUNCH_HOLE 2, ZERO_RANGE 0x10, … */
+  fallocate?(ctx: RequestContext, nodeid: NodeId, fh: FileHandle, offset: number, length: number, mode: number): MaybePromise<void>;
+  /** SEEK_DATA 3 / SEEK_HOLE 4 (SEEK_SET/CUR/END the kernel does itself); returns the new offset. */
+  lseek?(ctx: RequestContext, nodeid: NodeId, fh: FileHandle, offset: number, whence: number): MaybePromise<number>;
+  /** Returns the bytes copied (COPY_FILE_RANGE and COPY_FILE_RANGE_64). */
+  copyFileRange?(ctx: RequestContext, nodeidIn: NodeId, fhIn: FileHandle, offsetIn: number, nodeidOut: NodeId,
+    fhOut: FileHandle, offsetOut: number, length: number, flags: number): MaybePromise<number>;
+  /** O_TMPFILE: an unnamed file in directory `parent`, opened. */
+  tmpfile?(ctx: RequestContext, parent: NodeId, mode: number, umask: number, flags: number): MaybePromise<CreateReply>;
+  /** statx(2) with the fields the kernel asks for (`mask`); without it the kernel uses getattr. */
+  statx?(ctx: RequestContext, nodeid: NodeId, fh: FileHandle | undefined, flags: number, mask: number): MaybePromise<StatxReply>;
+  syncfs?(ctx: RequestContext, nodeid: NodeId): MaybePromise<void>;
 }

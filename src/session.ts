@@ -154,7 +154,7 @@ export class Session {
       bufferBytes: transport.bufferBytes, ringFd: transport.stats().ringFd, devFd: m.fd,
       id: minor === undefined ? -1 : Number(minor), mountedVia: m.via,
     };
-    this.dispatcher = new Dispatcher(fs, transport, { trace, log: this.log, destroy: () => this.runDestroy() });
+    this.dispatcher = new Dispatcher(fs, transport, { trace, log: this.log, destroy: () => this.runDestroy(), flags: neg.flags });
     options.signal?.addEventListener('abort', this.onAbort, { once: true });
     transport.start({
       request: (req) => this.dispatcher.dispatch(req),

@@ -52,3 +52,19 @@ export const DT = { UNKNOWN: 0, FIFO: 1, CHR: 2, DIR: 4, BLK: 6, REG: 8, LNK: 10
 export function dtFromMode(mode: number): number {
   return (mode & 0o170000) >>> 12;
 }
+
+/** fuse_lk_in.lk_flags: the lock is a BSD flock(2), not a POSIX lock. */
+export const LK_FLOCK = 1;
+/** fuse_setxattr_in.setxattr_flags: clear the ACL-implied sgid bit (FUSE_SETXATTR_ACL_KILL_SGID). */
+export const SETXATTR_ACL_KILL_SGID = 1;
+/** fuse_ioctl_in.flags */
+export const Ioctl = { COMPAT: 1, UNRESTRICTED: 2, RETRY: 4, BIT32: 8, DIR: 16, COMPAT_X32: 32 } as const;
+/** fuse_poll_in.flags: the kernel wants a POLL notification when the file becomes ready. */
+export const POLL_SCHEDULE_NOTIFY = 1;
+/** fuse_notify_inval_entry_out.flags: only expire the dentry, do not drop it. */
+export const EXPIRE_ONLY = 1;
+/** fuse_open_in.open_flags */
+export const OPEN_KILL_SUIDGID = 1;
+/** fuse_attr.flags */
+export const ATTR_SUBMOUNT = 1;
+export const ATTR_DAX = 2;

@@ -6,6 +6,10 @@ import type { Request } from './request.js';
 export interface SessionHooks {
   interrupt(unique: number): void;
   destroy(): void | Promise<void>;
+  /** NOTIFY_REPLY: the kernel's answer to session.notify.retrieve(), `data` valid during the call. */
+  notifyReply(notifyUnique: number, offset: number, data: Buffer): void;
+  /** The capability bits negotiated at INIT. */
+  readonly flags: bigint;
 }
 
 export interface OpRow {
@@ -20,6 +24,8 @@ export interface OpRow {
    * default (OPEN, OPENDIR: handle 0; RELEASE, RELEASEDIR: nothing). Otherwise ENOSYS.
    */
   readonly fallback?: unknown;
+  /** With this INIT capability negotiated, a missing method answers ENOSYS after all (the kernel's "no open needed"). */
+  readonly fallbackUnless?: bigint;
   /** FORGET, BATCH_FORGET, INTERRUPT: the kernel expects no reply. */
   readonly noReply?: boolean;
   /** Decodes the request and calls the filesystem; returns its result (or a Promise of it). */

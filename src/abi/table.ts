@@ -1,22 +1,22 @@
 // The opcode table: one row per opcode drives decoding, dispatch, reply encoding and the
-// --debug trace. An opcode without a row answers ENOSYS.
+// --debug trace. An opcode without a row answers ENOSYS. Each file of ops/ exports its rows.
 import type { OpRow } from './op.js';
-import { getattr, setattr, statfs } from './ops/attr.js';
-import { lookup, mkdir, rename, rename2, rmdir, unlink } from './ops/entry.js';
-import { create, flush, fsync, open, read, release, write } from './ops/file.js';
-import { opendir, readdir, readdirplus, releasedir } from './ops/dir.js';
-import { batchForget, destroy, forget, interrupt } from './ops/session.js';
-
-const rows: OpRow[] = [
-  lookup, forget, getattr, setattr, mkdir, unlink, rmdir, rename, open, read, write, statfs,
-  release, fsync, flush, opendir, readdir, releasedir, create, interrupt, destroy, batchForget,
-  readdirplus, rename2,
-];
+import { rows as attr } from './ops/attr.js';
+import { rows as dir } from './ops/dir.js';
+import { rows as entry } from './ops/entry.js';
+import { rows as file } from './ops/file.js';
+import { rows as io } from './ops/io.js';
+import { rows as link } from './ops/link.js';
+import { rows as lock } from './ops/lock.js';
+import { rows as misc } from './ops/misc.js';
+import { rows as notifyReply } from './ops/notify_reply.js';
+import { rows as session } from './ops/session.js';
+import { rows as xattr } from './ops/xattr.js';
 
 /** Indexed by opcode. */
 export const table: ReadonlyArray<OpRow | undefined> = (() => {
   const t: (OpRow | undefined)[] = [];
-  for (const r of rows) {
+  for (const r of [attr, dir, entry, file, io, link, lock, misc, notifyReply, session, xattr].flat()) {
     if (t[r.opcode]) throw new Error(`opcode ${r.opcode} has two rows`);
     t[r.opcode] = r;
   }

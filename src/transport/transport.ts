@@ -139,7 +139,13 @@ export class Transport implements ReplySink {
   }
 
   release(req: Request): void {
-    if (this.ended || req.ring) return;
+    if (this.ended || req.dead) return;
+    if (req.ring) {
+      // A ring entry only comes back through a commit: an empty one (NOTIFY_REPLY is the case).
+      req.setReply(0);
+      this.commit(req);
+      return;
+    }
     native.release(this.ch, req.index);
   }
 

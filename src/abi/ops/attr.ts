@@ -72,3 +72,5 @@ export const statfs: OpRow = {
   describeReply: (s: Statfs) => `{blocks=${s.blocks} bfree=${s.bfree} files=${s.files}}`,
 };
 
+
+export const rows: OpRow[] = [getattr, setattr, statfs];

@@ -5,6 +5,7 @@ import { Op } from '../opcodes.js';
 import { OpenIn, ReadIn, ReleaseIn } from '../layout.js';
 import { getU64, writeOpenOut } from '../codec.js';
 import { DirBuffer } from '../dirent.js';
+import { Init } from '../flags.js';
 import type { OpRow } from '../op.js';
 
 const buffers = new WeakMap<Request, DirBuffer>();
@@ -27,7 +28,7 @@ const describeRead = (r: Request): string =>
   `fh=${getU64(r.argView, r.argOff + ReadIn.fh)} off=${getU64(r.argView, r.argOff + ReadIn.offset)} size=${r.argView.getUint32(r.argOff + ReadIn.size, true)}`;
 
 export const opendir: OpRow = {
-  opcode: Op.OPENDIR, name: 'OPENDIR', opIn: OpenIn.SIZE, method: 'opendir', fallback: {},
+  opcode: Op.OPENDIR, name: 'OPENDIR', opIn: OpenIn.SIZE, method: 'opendir', fallback: {}, fallbackUnless: Init.NO_OPENDIR_SUPPORT,
   call: (fs, r) => fs.opendir!(r, r.nodeid, r.argView.getUint32(r.argOff + OpenIn.flags, true)),
   reply: (r, o: OpenReply) => writeOpenOut(r.pv, 0, o),
   describe: (r) => `flags=0${r.argView.getUint32(r.argOff + OpenIn.flags, true).toString(8)}`,
@@ -56,3 +57,5 @@ export const releasedir: OpRow = {
   describe: (r) => `fh=${getU64(r.argView, r.argOff + ReleaseIn.fh)}`,
 };
 
+
+export const rows: OpRow[] = [opendir, readdir, readdirplus, releasedir];

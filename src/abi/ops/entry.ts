@@ -70,3 +70,5 @@ export const rename2: OpRow = {
   describe: (r) => describeRename(r, getU64(r.argView, r.argOff + Rename2In.newdir),
     r.argView.getUint32(r.argOff + Rename2In.flags, true)),
 };
+
+export const rows: OpRow[] = [lookup, mkdir, unlink, rmdir, rename, rename2];

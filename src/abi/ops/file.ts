@@ -4,7 +4,7 @@ import type { Request } from '../request.js';
 import { Op } from '../opcodes.js';
 import { CreateIn, EntryOut, FlushIn, FsyncIn, OpenIn, ReadIn, ReleaseIn, WriteIn, WriteOut } from '../layout.js';
 import { getU64, writeEntry, writeOpenOut } from '../codec.js';
-import { FSYNC_FDATASYNC } from '../flags.js';
+import { FSYNC_FDATASYNC, Init } from '../flags.js';
 import { noBody, type OpRow } from '../op.js';
 import { describeEntry } from './entry.js';
 
@@ -13,7 +13,7 @@ const describeOpen = (o: OpenReply): string =>
 const oct = (n: number): string => '0' + n.toString(8);
 
 export const open: OpRow = {
-  opcode: Op.OPEN, name: 'OPEN', opIn: OpenIn.SIZE, method: 'open', fallback: {},
+  opcode: Op.OPEN, name: 'OPEN', opIn: OpenIn.SIZE, method: 'open', fallback: {}, fallbackUnless: Init.NO_OPEN_SUPPORT,
   call: (fs, r) => fs.open!(r, r.nodeid, r.argView.getUint32(r.argOff + OpenIn.flags, true)),
   reply: (r, o: OpenReply) => writeOpenOut(r.pv, 0, o),
   describe: (r) => `flags=${oct(r.argView.getUint32(r.argOff + OpenIn.flags, true))}`,
@@ -100,3 +100,5 @@ export const fsync: OpRow = {
   reply: noBody,
   describe: (r) => `fh=${getU64(r.argView, r.argOff + FsyncIn.fh)} flags=${r.argView.getUint32(r.argOff + FsyncIn.fsync_flags, true)}`,
 };
+
+export const rows: OpRow[] = [open, create, read, write, flush, release, fsync];

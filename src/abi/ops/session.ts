@@ -44,3 +44,5 @@ export const destroy: OpRow = {
   reply: noBody,
   describe: () => '',
 };
+
+export const rows: OpRow[] = [forget, batchForget, interrupt, destroy];

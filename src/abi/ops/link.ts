@@ -1,0 +1,4 @@
+// READLINK, SYMLINK, MKNOD, LINK.
+import type { OpRow } from '../op.js';
+
+export const rows: OpRow[] = [];

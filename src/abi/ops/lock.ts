@@ -1,0 +1,4 @@
+// GETLK, SETLK, SETLKW (and flock).
+import type { OpRow } from '../op.js';
+
+export const rows: OpRow[] = [];

@@ -1,0 +1,4 @@
+// ACCESS, FSYNCDIR, STATX, SYNCFS, TMPFILE.
+import type { OpRow } from '../op.js';
+
+export const rows: OpRow[] = [];

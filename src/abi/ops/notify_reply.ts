@@ -1,0 +1,4 @@
+// NOTIFY_REPLY.
+import type { OpRow } from '../op.js';
+
+export const rows: OpRow[] = [];

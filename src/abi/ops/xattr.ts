@@ -1,0 +1,4 @@
+// SETXATTR, GETXATTR, LISTXATTR, REMOVEXATTR.
+import type { OpRow } from '../op.js';
+
+export const rows: OpRow[] = [];
