@@ -224,6 +224,10 @@ int fu_get_bytes(napi_env env, napi_value v, const char *name, void **data, size
 	return fu_throw_type_error(env, "%s must be an ArrayBuffer or an ArrayBufferView", name);
 }
 
+/* backing.c */
+napi_value fu_backing_open(napi_env env, napi_callback_info info);
+napi_value fu_backing_close(napi_env env, napi_callback_info info);
+
 static napi_value init(napi_env env, napi_value exports)
 {
 	static const struct { const char *name; napi_callback fn; } fns[] = {
@@ -246,6 +250,8 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "flush", fu_flush },
 		{ "stats", fu_stats },
 		{ "channelClose", fu_channel_close },
+		{ "backingOpen", fu_backing_open },
+		{ "backingClose", fu_backing_close },
 	};
 	enum { NFNS = sizeof(fns) / sizeof(fns[0]) };
 	napi_property_descriptor props[NFNS + 1];

@@ -78,13 +78,15 @@ export class Dispatcher implements SessionHooks {
     if (row.noReply) {
       req.busy = false;
       this.sink.release(req);
+      // Nothing waits for it, but a rejection must be seen, not crash the process.
+      if (isThenable(result)) result.then(undefined, (e) => { this.errnoOf(e, row); });
       return;
     }
-    if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+    if (isThenable(result)) {
       const seq = req.seq;
       const unique = req.unique;
       this.inflight.set(unique, req);
-      (result as PromiseLike<unknown>).then(
+      result.then(
         (v) => { if (this.current(req, seq, unique)) this.finish(req, row, v); },
         (e) => { if (this.current(req, seq, unique)) this.fail(req, this.errnoOf(e, row), row); },
       );
@@ -173,6 +175,10 @@ export class Dispatcher implements SessionHooks {
   get pending(): number {
     return this.inflight.size;
   }
+}
+
+function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return x !== null && typeof x === 'object' && typeof (x as PromiseLike<unknown>).then === 'function';
 }
 
 function safeDescribe(row: OpRow, req: Request): string {

@@ -7,4 +7,5 @@ export { Init, Fopen, Fattr, DT, Rename, Release, Write, dtFromMode } from './ab
 export { Op, opName } from './abi/opcodes.js';
 export { nameToBuffer, bufferToName } from './abi/names.js';
 export { MemFs, type MemFsOptions } from './fs/memfs/index.js';
+export { Notifier, type InvalEntryOptions } from './notify.js';
 export type * from './filesystem.js';

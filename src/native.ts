@@ -93,6 +93,15 @@ export interface Native {
   stats(ch: NativeChannel): ChannelStats;
   /** Stops the polls, closes the ring (munmap + close) and drops the buffer references. Not the fd. */
   channelClose(ch: NativeChannel): void;
+
+  /**
+   * ioctl(devFd, FUSE_DEV_IOC_BACKING_OPEN, {fd}): registers `fd` as a passthrough backing file;
+   * returns its backing id (> 0). Throws an Error with .code/.errno (EPERM: passthrough not
+   * negotiated or not root; ELOOP: stacking too deep; EINVAL: not a regular file; EBADF).
+   */
+  backingOpen(devFd: number, fd: number): number;
+  /** ioctl(devFd, FUSE_DEV_IOC_BACKING_CLOSE, &id). Throws (EINVAL: id ≤ 0, ENOENT: unknown id). */
+  backingClose(devFd: number, id: number): void;
 }
 
 const require = createRequire(import.meta.url);

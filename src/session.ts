@@ -6,6 +6,8 @@ import type { Filesystem } from './filesystem.js';
 import { native, type ChannelStats } from './native.js';
 import { Init, initFlagNames } from './abi/flags.js';
 import { Dispatcher } from './dispatch.js';
+import { Notifier } from './notify.js';
+import { Errno, FuseError } from './errors.js';
 import { decodeInit, encodeInitReply, negotiate, payloadSize, type Negotiated } from './init.js';
 import { checkMountpoint, mountFuse, releaseHelper, stillMounted, unmountFuse, MountError, type Mounted } from './mount.js';
 import { OptionError, validateOptions, DEFAULTS, type MountOptions } from './options.js';
@@ -128,6 +130,8 @@ export class Session {
   readonly connection: ConnectionInfo;
   /** Settles when the filesystem is unmounted (by anyone); rejects if the transport failed. */
   readonly closed: Promise<void>;
+  /** Notifications to the kernel (cache invalidation, store/retrieve, poll wakeups, …). */
+  readonly notify: Notifier;
   private readonly dispatcher: Dispatcher;
   private readonly log: (line: string) => void;
   private resolveClosed!: () => void;
@@ -154,7 +158,12 @@ export class Session {
       bufferBytes: transport.bufferBytes, ringFd: transport.stats().ringFd, devFd: m.fd,
       id: minor === undefined ? -1 : Number(minor), mountedVia: m.via,
     };
-    this.dispatcher = new Dispatcher(fs, transport, { trace, log: this.log, destroy: () => this.runDestroy(), flags: neg.flags });
+    this.notify = new Notifier(m.fd);
+    this.notify.ready({ minor: neg.minor, offered });
+    this.dispatcher = new Dispatcher(fs, transport, {
+      trace, log: this.log, destroy: () => this.runDestroy(), flags: neg.flags,
+      notifyReply: (unique, offset, data) => this.notify.onReply(unique, offset, data),
+    });
     options.signal?.addEventListener('abort', this.onAbort, { once: true });
     transport.start({
       request: (req) => this.dispatcher.dispatch(req),
@@ -177,6 +186,41 @@ export class Session {
     return this.closed;
   }
 
+  /**
+   * Registers `fd` (an open regular file, on a filesystem stacked at most max_stack_depth − 1
+   * deep) as a passthrough backing file and returns its backing id: reply to open/create with
+   * `{ backingId, openFlags: Fopen.PASSTHROUGH }` and the kernel does that file's reads and
+   * writes on `fd`'s file itself. `fd` may be closed afterwards. Root only (Linux 6.18).
+   * Throws FuseError: EPERM (passthrough not negotiated, or not root), ELOOP, EBADF, EINVAL.
+   */
+  openBacking(fd: number): number {
+    this.checkPassthrough('openBacking');
+    try {
+      return native.backingOpen(this.m.fd, fd);
+    } catch (e) {
+      throw backingError(e, `openBacking(${fd})`);
+    }
+  }
+
+  /** Releases a backing id from openBacking() (files opened with it keep their own reference). */
+  closeBacking(id: number): void {
+    this.checkPassthrough('closeBacking');
+    try {
+      native.backingClose(this.m.fd, id);
+    } catch (e) {
+      throw backingError(e, `closeBacking(${id})`);
+    }
+  }
+
+  private checkPassthrough(what: string): void {
+    if (this.ending) throw new FuseError(Errno.ENOTCONN, `session.${what}(): the session has ended`);
+    if ((this.connection.flags & Init.PASSTHROUGH) === 0n) {
+      throw new FuseError(Errno.EPERM, (this.connection.offered & Init.PASSTHROUGH) === 0n
+        ? `session.${what}(): this kernel did not offer FUSE_PASSTHROUGH (Linux 6.9+)`
+        : `session.${what}(): passthrough was not negotiated: mount with { passthrough: true } (and without init() clearing Init.PASSTHROUGH)`);
+    }
+  }
+
   stats(): SessionStats {
     return { ...this.transport.stats(), requests: this.dispatcher.requests, errors: this.dispatcher.errors, pending: this.dispatcher.pending };
   }
@@ -187,6 +231,7 @@ export class Session {
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.options.signal?.removeEventListener('abort', this.onAbort);
     this.dispatcher.end();
+    this.notify.end();
     if (error) this.log(`transport failed, unmounting ${this.mountpoint}: ${error.message}`);
     // An abort, a failure or a forced end leave the (now dead) mount in place: take ours off.
     // Order matters: the ring is closed only once the mount is gone, /dev/fuse last.
@@ -194,6 +239,8 @@ export class Session {
       await unmountFuse(this.m).catch((e: Error) => this.log(`unmount of ${this.mountpoint}: ${e.message}`));
     }
     this.transport.close();
+    // A notification still being written holds the fd number: close it once that write is done.
+    await this.notify.drain(UNMOUNT_GRACE_MS);
     native.close(this.m.fd);
     releaseHelper(this.m);
     await this.runDestroy();
@@ -213,4 +260,18 @@ export class Session {
     }
     return this.destroyed;
   }
+}
+
+/** A native ioctl error (with .errno) as a FuseError saying what failed. */
+function backingError(e: unknown, what: string): Error {
+  const errno = (e as { errno?: unknown }).errno;
+  if (typeof errno !== 'number' || errno <= 0 || errno >= 4096) return e as Error;
+  const why: Record<number, string> = {
+    [Errno.EPERM]: 'not permitted (the backing ioctls need root / CAP_SYS_ADMIN)',
+    [Errno.ELOOP]: 'the backing file is on a stacked filesystem deeper than max_stack_depth allows',
+    [Errno.EBADF]: 'not an open file descriptor',
+    [Errno.EINVAL]: 'not a regular file, or an invalid id',
+    [Errno.ENOENT]: 'no such backing id',
+  };
+  return new FuseError(errno, `session.${what}: ${(e as Error).message}${why[errno] ? ` (${why[errno]})` : ''}`);
 }

@@ -84,3 +84,29 @@ export function writeStatfs(v: DataView, s: Statfs): number {
   for (let o = 52; o < StatfsOut.SIZE; o += 4) v.setUint32(o, 0, true);
   return StatfsOut.SIZE;
 }
+
+// Checks on what handlers return: a value out of range throws, and the request answers EIO.
+
+export const MAX_U64 = 2 ** 64 - 2048;
+
+/** `n` as an unsigned integer of at most `max`; anything else throws (the request answers EIO). */
+export function checkUint(n: unknown, what: string, max: number = MAX_U64): number {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > max) {
+    throw new RangeError(`${what}: ${String(n)} is not an integer in [0, ${max}]`);
+  }
+  return n;
+}
+
+/** `n` as a signed integer in [min, max]. */
+export function checkInt(n: unknown, what: string, min: number, max: number): number {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    throw new RangeError(`${what}: ${String(n)} is not an integer in [${min}, ${max}]`);
+  }
+  return n;
+}
+
+/** `x` is a non-null object (a method's structured result). */
+export function checkObject<T>(x: T, what: string): T {
+  if (x === null || typeof x !== 'object') throw new TypeError(`${what} must return an object`);
+  return x;
+}

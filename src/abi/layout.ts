@@ -1,5 +1,5 @@
 // Struct sizes and field offsets of protocol 7.45 — the only place that knows them. Written from
-// the kernel's uapi header facts (see docs/fuse-over-io-uring.md §16); pinned by test/abi.
+// the kernel's uapi header facts (see docs/fuse-over-io-uring.md §16); pinned by test/unit/layout.test.ts.
 
 /** struct fuse_in_header (40) */
 export const InHeader = { SIZE: 40, len: 0, opcode: 4, unique: 8, nodeid: 16, uid: 24, gid: 28, pid: 32, total_extlen: 36 } as const;

@@ -19,6 +19,8 @@ export interface DaemonOptions {
   queueDepth?: number;
   /** Mount through fusermount3 with auto_unmount. */
   autoUnmount?: boolean;
+  /** Extra mount options for the fixture's --opt, e.g. 'posixLocks,flockLocks'. */
+  opt?: string;
   /** Default 20 s. */
   readyTimeoutMs?: number;
 }
@@ -59,6 +61,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const args = [FIXTURE, '--transport', opts.transport, '--mnt', mnt, '--fs', opts.fs ?? 'memfs'];
   if (opts.queueDepth !== undefined) args.push('--queue-depth', String(opts.queueDepth));
   if (opts.autoUnmount) args.push('--auto-unmount');
+  if (opts.opt) args.push('--opt', opts.opt);
   const child = new Child(`daemon(${opts.transport}, ${opts.fs ?? 'memfs'})`, mnt, process.execPath, args);
   let stopping: Promise<TeardownReport> | undefined;
   const stop = () => (stopping ??= teardown(child));

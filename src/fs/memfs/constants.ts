@@ -1,13 +1,23 @@
 // The Linux numbers memfs interprets itself: st_mode bits and open(2) flags as the kernel sends
-// them (FUSE passes the caller's flags through unchanged, so these are the x86-64/arm64 values).
-// Protocol flag families (RENAME_*, FUSE_INIT bits) live in src/abi/flags.ts.
+// them (FUSE passes the caller's flags through unchanged, so these are the x86-64/arm64 values),
+// and the argument values of the syscalls whose requests memfs answers (fallocate, lseek, fcntl
+// locks, flock, xattrs, poll). Protocol flag families (RENAME_*, FUSE_INIT bits) live in
+// src/abi/flags.ts.
 
 export const S_IFMT = 0o170000;
-export const S_IFDIR = 0o040000;
+export const S_IFSOCK = 0o140000;
+export const S_IFLNK = 0o120000;
 export const S_IFREG = 0o100000;
+export const S_IFBLK = 0o060000;
+export const S_IFDIR = 0o040000;
+export const S_IFCHR = 0o020000;
+export const S_IFIFO = 0o010000;
 export const S_ISUID = 0o4000;
 export const S_ISGID = 0o2000;
+export const S_ISVTX = 0o1000;
 export const S_IXGRP = 0o0010;
+/** Any execute bit. */
+export const S_IXUGO = 0o0111;
 /** The permission and set-id bits chmod may change. */
 export const MODE_PERM = 0o7777;
 
@@ -17,3 +27,52 @@ export const O_APPEND = 0o2000;
 
 /** Largest byte offset a JavaScript number addresses exactly; writes and truncates past it get EFBIG. */
 export const MAX_FILE_SIZE = Number.MAX_SAFE_INTEGER;
+/** PATH_MAX: a symlink target must be shorter, in bytes. */
+export const PATH_MAX = 4096;
+/** st_nlink is a u32 on the wire. */
+export const LINK_MAX = 0xffffffff;
+
+/** access(2) mask bits. */
+export const R_OK = 4;
+export const W_OK = 2;
+export const X_OK = 1;
+
+/** fallocate(2) modes. */
+export const FALLOC_FL_KEEP_SIZE = 0x01;
+export const FALLOC_FL_PUNCH_HOLE = 0x02;
+export const FALLOC_FL_ZERO_RANGE = 0x10;
+
+/** lseek(2) whence values the kernel forwards (SEEK_SET/CUR/END it resolves itself). */
+export const SEEK_DATA = 3;
+export const SEEK_HOLE = 4;
+
+/** struct flock l_type. */
+export const F_RDLCK = 0;
+export const F_WRLCK = 1;
+export const F_UNLCK = 2;
+/** The kernel's OFFSET_MAX (2^63 - 1) as a JavaScript number decodes to 2^63: "to the end of the file". */
+export const OFFSET_MAX = 2 ** 63;
+
+/** flock(2) operations. */
+export const LOCK_SH = 1;
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
+
+/** setxattr(2) flags. */
+export const XATTR_CREATE = 1;
+export const XATTR_REPLACE = 2;
+/** XATTR_NAME_MAX and XATTR_SIZE_MAX. */
+export const XATTR_NAME_MAX = 255;
+export const XATTR_SIZE_MAX = 65536;
+
+/** poll(2) events; DEFAULT_POLLMASK is what a file without its own poll method reports. */
+export const POLLIN = 0x001;
+export const POLLOUT = 0x004;
+export const POLLRDNORM = 0x040;
+export const POLLWRNORM = 0x100;
+export const DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
+
+/** statx(2) mask bits. */
+export const STATX_BASIC_STATS = 0x7ff;
+export const STATX_BTIME = 0x800;

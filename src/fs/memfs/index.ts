@@ -1,17 +1,22 @@
 // memfs: the in-memory reference filesystem. This file maps each FUSE operation onto the inode
 // table, the handle table and the namespace helpers; the rules live with the concepts they are
-// about (namespace.ts, rename.ts, setattr.ts, readdir.ts, filedata.ts). Every method answers with
-// a plain value, never a Promise: the session replies to those without a microtask.
+// about (namespace.ts, rename.ts, setattr.ts, readdir.ts, filedata.ts, xattr.ts, access.ts,
+// locks.ts). Every method answers with a plain value, never a Promise: the session replies to
+// those without a microtask. The one exception is a lock request that has to wait (F_SETLKW,
+// flock without LOCK_NB): it answers with a Promise that settles when the lock is granted.
+// bmap and ioctl stay unimplemented (ENOSYS): memfs is no block device and has no ioctls.
 import { FuseError, Errno } from '../../errors.js';
 import type {
-  AttrReply, CreateReply, DirentPlusWriter, DirentWriter, Entry, FileHandle, Filesystem, InitInfo,
-  NodeId, OpenReply, RequestContext, SetattrIn, Statfs,
+  AttrReply, CreateReply, DirentPlusWriter, DirentWriter, Entry, FileHandle, FileLock, Filesystem, InitInfo,
+  NodeId, OpenReply, RequestContext, SetattrIn, Statfs, StatxReply,
 } from '../../filesystem.js';
-import { Init, Write } from '../../abi/flags.js';
-import { MODE_PERM, O_APPEND, O_EXCL, O_TRUNC } from './constants.js';
+import { Init, Release, Write } from '../../abi/flags.js';
+import { access } from './access.js';
+import { DEFAULT_POLLMASK, MODE_PERM, O_APPEND, O_EXCL, O_TRUNC, STATX_BASIC_STATS, STATX_BTIME } from './constants.js';
 import { NAME_MAX } from './directory.js';
 import { HandleTable, type Handle } from './handles.js';
-import { BLKSIZE, DirInode, FileInode, type Inode } from './inode.js';
+import { BLKSIZE, DirInode, FileInode, SymlinkInode, type Inode } from './inode.js';
+import { InodeLocks, Locks } from './locks.js';
 import * as ns from './namespace.js';
 import { readdir, readdirplus } from './readdir.js';
 import { rename } from './rename.js';
@@ -19,6 +24,7 @@ import { killSuidgid, setattr } from './setattr.js';
 import { Space } from './space.js';
 import { InodeTable } from './table.js';
 import { now } from './time.js';
+import * as xattr from './xattr.js';
 
 export interface MemFsOptions {
   /** Owner of the root directory (default: this process's uid). */
@@ -44,6 +50,7 @@ export class MemFs implements Filesystem {
   private readonly space: Space;
   private readonly inodes: InodeTable;
   private readonly handles = new HandleTable();
+  private readonly locks = new Locks();
   private readonly entryTimeout: number;
   private readonly attrTimeout: number;
   /** With the kernel's writeback cache, the kernel resolves O_APPEND itself (see write). */
@@ -163,13 +170,21 @@ export class MemFs implements Filesystem {
     return data.length;
   }
 
-  flush(_ctx: RequestContext, nodeid: NodeId, fh: FileHandle, _lockOwner: number): void {
-    this.handles.get(fh, nodeid);
+  /** close(2) of any descriptor drops the closing process's POSIX locks on the file (the kernel leaves that to us). */
+  flush(_ctx: RequestContext, nodeid: NodeId, fh: FileHandle, lockOwner: number): void {
+    const node = this.handles.get(fh, nodeid).node;
+    this.unlocked(node, (l) => l.dropPosix(lockOwner));
   }
 
-  release(_ctx: RequestContext, nodeid: NodeId, fh: FileHandle, _flags: number, _releaseFlags: number,
-    _lockOwner: number): void {
-    this.inodes.release(this.handles.remove(fh, nodeid).node);
+  /** The open file is gone: its flock locks go with it (FLOCK_UNLOCK names their owner). */
+  release(_ctx: RequestContext, nodeid: NodeId, fh: FileHandle, _flags: number, releaseFlags: number,
+    lockOwner: number): void {
+    const node = this.handles.remove(fh, nodeid).node;
+    this.unlocked(node, (l) => {
+      l.dropFlocks(fh, releaseFlags & Release.FLOCK_UNLOCK ? lockOwner : undefined);
+      if (releaseFlags & Release.FLUSH) l.dropPosix(lockOwner);
+    });
+    this.inodes.release(node);
   }
 
   fsync(_ctx: RequestContext, nodeid: NodeId, fh: FileHandle, _datasync: boolean): void {
@@ -192,7 +207,9 @@ export class MemFs implements Filesystem {
   }
 
   releasedir(_ctx: RequestContext, nodeid: NodeId, fh: FileHandle, _flags: number): void {
-    this.inodes.release(this.handles.remove(fh, nodeid).node);
+    const node = this.handles.remove(fh, nodeid).node;
+    this.unlocked(node, (l) => l.dropFlocks(fh));
+    this.inodes.release(node);
   }
 
   statfs(_ctx: RequestContext, _nodeid: NodeId): Statfs {
@@ -204,6 +221,129 @@ export class MemFs implements Filesystem {
       blocks, bfree, bavail: bfree, files: MAX_INODES, ffree,
       bsize: BLKSIZE, frsize: BLKSIZE, namelen: NAME_MAX,
     };
+  }
+
+  readlink(_ctx: RequestContext, nodeid: NodeId): string {
+    const node = this.inodes.get(nodeid);
+    if (!(node instanceof SymlinkInode)) throw new FuseError(Errno.EINVAL);
+    return node.target;
+  }
+
+  symlink(ctx: RequestContext, parent: NodeId, name: string, target: string): Entry {
+    return this.lookedUp(ns.symlink(this.inodes, ctx, this.inodes.dir(parent), name, target));
+  }
+
+  mknod(ctx: RequestContext, parent: NodeId, name: string, mode: number, rdev: number, umask: number): Entry {
+    return this.lookedUp(ns.mknod(this.inodes, ctx, this.inodes.dir(parent), name, mode, rdev, umask));
+  }
+
+  link(_ctx: RequestContext, nodeid: NodeId, newparent: NodeId, newname: string): Entry {
+    const node = this.inodes.get(nodeid);
+    ns.link(node, this.inodes.dir(newparent), newname);
+    return this.lookedUp(node);
+  }
+
+  setxattr(ctx: RequestContext, nodeid: NodeId, name: string, value: Buffer, flags: number,
+    setxattrFlags: number): void {
+    xattr.setxattr(this.inodes.get(nodeid), ctx, name, value, flags, setxattrFlags);
+  }
+
+  getxattr(ctx: RequestContext, nodeid: NodeId, name: string, _size: number): Uint8Array {
+    return xattr.getxattr(this.inodes.get(nodeid), ctx, name);
+  }
+
+  listxattr(ctx: RequestContext, nodeid: NodeId, _size: number): string[] {
+    return xattr.listxattr(this.inodes.get(nodeid), ctx);
+  }
+
+  removexattr(ctx: RequestContext, nodeid: NodeId, name: string): void {
+    xattr.removexattr(this.inodes.get(nodeid), ctx, name);
+  }
+
+  access(ctx: RequestContext, nodeid: NodeId, mask: number): void {
+    access(this.inodes.get(nodeid), ctx, mask);
+  }
+
+  fsyncdir(_ctx: RequestContext, nodeid: NodeId, fh: FileHandle, _datasync: boolean): void {
+    this.handles.get(fh, nodeid);
+  }
+
+  getlk(_ctx: RequestContext, nodeid: NodeId, fh: FileHandle, owner: number, lock: FileLock): FileLock {
+    return this.locks.getlk(this.handles.get(fh, nodeid).node.locks, owner, lock);
+  }
+
+  setlk(ctx: RequestContext, nodeid: NodeId, fh: FileHandle, owner: number, lock: FileLock,
+    sleep: boolean): void | Promise<void> {
+    const node = this.handles.get(fh, nodeid).node;
+    return this.locks.setlk(node.locks ??= new InodeLocks(), owner, lock, sleep, ctx.signal);
+  }
+
+  flock(ctx: RequestContext, nodeid: NodeId, fh: FileHandle, owner: number, operation: number): void | Promise<void> {
+    const node = this.handles.get(fh, nodeid).node;
+    return this.locks.flock(node.locks ??= new InodeLocks(), fh, owner, operation, ctx.signal);
+  }
+
+  fallocate(_ctx: RequestContext, nodeid: NodeId, fh: FileHandle, offset: number, length: number, mode: number): void {
+    const node = this.file(this.handles.get(fh, nodeid));
+    node.data.fallocate(offset, length, mode);
+    node.modified();
+  }
+
+  lseek(_ctx: RequestContext, nodeid: NodeId, fh: FileHandle, offset: number, whence: number): number {
+    return this.file(this.handles.get(fh, nodeid)).data.seek(offset, whence);
+  }
+
+  /** Overlapping ranges of one file (after clamping to its end) are EINVAL, as copy_file_range(2) says. */
+  copyFileRange(_ctx: RequestContext, nodeidIn: NodeId, fhIn: FileHandle, offsetIn: number, nodeidOut: NodeId,
+    fhOut: FileHandle, offsetOut: number, length: number, flags: number): number {
+    if (flags !== 0) throw new FuseError(Errno.EINVAL);
+    const src = this.file(this.handles.get(fhIn, nodeidIn));
+    const dst = this.file(this.handles.get(fhOut, nodeidOut));
+    const len = Math.min(length, Math.max(0, src.data.size - offsetIn));
+    if (src === dst && offsetOut < offsetIn + len && offsetIn < offsetOut + len) throw new FuseError(Errno.EINVAL);
+    const n = dst.data.copyFrom(src.data, offsetIn, offsetOut, len);
+    const t = now();
+    src.setAtime(t);
+    if (n > 0) dst.modified(t);
+    return n;
+  }
+
+  tmpfile(ctx: RequestContext, parent: NodeId, mode: number, umask: number, flags: number): CreateReply {
+    const node = ns.tmpfile(this.inodes, ctx, this.inodes.dir(parent), mode, umask, flags);
+    const fh = this.handles.add(node, flags);
+    return { ...this.lookedUp(node), fh };
+  }
+
+  /** Everything getattr has, plus the birth time. */
+  statx(_ctx: RequestContext, nodeid: NodeId, _fh: FileHandle | undefined, _flags: number, _mask: number): StatxReply {
+    const node = this.inodes.get(nodeid);
+    const a = node.attr();
+    return {
+      attr: {
+        mask: STATX_BASIC_STATS | STATX_BTIME, ino: a.ino, mode: a.mode, nlink: a.nlink, uid: a.uid, gid: a.gid,
+        size: a.size, blocks: a.blocks, blksize: a.blksize, attributes: 0, attributesMask: 0,
+        atime: a.atime, atimensec: a.atimensec, mtime: a.mtime, mtimensec: a.mtimensec,
+        ctime: a.ctime, ctimensec: a.ctimensec, btime: node.btime, btimensec: node.btimensec,
+        // fuse_attr.rdev is the kernel's new_encode_dev() form: major in bits 8–19, minor around it.
+        rdevMajor: (node.rdev >>> 8) & 0xfff, rdevMinor: (node.rdev & 0xff) | ((node.rdev >>> 12) & 0xfff00),
+      },
+      timeout: this.attrTimeout,
+    };
+  }
+
+  syncfs(_ctx: RequestContext, _nodeid: NodeId): void {}
+
+  /** Memory is always ready: the default poll mask, as for a file without a poll method. */
+  poll(_ctx: RequestContext, nodeid: NodeId, fh: FileHandle, _kh: number | undefined, events: number): number {
+    this.handles.get(fh, nodeid);
+    return events & DEFAULT_POLLMASK;
+  }
+
+  /** Runs `drop` on the node's locks, if it has any, and forgets the lock state once nothing uses it. */
+  private unlocked(node: Inode, drop: (l: InodeLocks) => void): void {
+    if (!node.locks) return;
+    drop(node.locks);
+    if (node.locks.idle) node.locks = undefined;
   }
 
   /** The entry for lookup, create and mkdir replies, counting the reference the kernel takes. */

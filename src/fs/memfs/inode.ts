@@ -1,10 +1,13 @@
-// The nodes of the tree. Inode holds what every file type has (struct stat, and the two reference
-// counts that decide when it may be freed); subclasses add the type's payload. Symlinks, device
-// nodes and xattrs slot in as another subclass or another field here.
+// The nodes of the tree. Inode holds what every file type has (struct stat with a birth time,
+// the two reference counts that decide when it may be freed, xattrs and locks); subclasses add
+// the type's payload: file data, directory entries, a symlink target. FIFOs, sockets and device
+// nodes have no payload here: the kernel serves them itself once it knows their type and rdev.
 import type { Attr } from '../../filesystem.js';
-import { S_IFDIR, S_IFMT, S_IFREG } from './constants.js';
+import { nameByteLength } from '../../abi/names.js';
+import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from './constants.js';
 import { Directory } from './directory.js';
 import { FileData } from './filedata.js';
+import type { InodeLocks } from './locks.js';
 import type { Space } from './space.js';
 import { now, type Timespec } from './time.js';
 
@@ -22,6 +25,13 @@ export abstract class Inode {
   mtimensec: number;
   ctime: number;
   ctimensec: number;
+  /** Birth time, for statx: set once at creation. */
+  readonly btime: number;
+  readonly btimensec: number;
+  /** Extended attributes, name → value; created on the first setxattr. */
+  xattrs: Map<string, Buffer> | undefined;
+  /** POSIX record locks and flock locks; created on the first lock request. */
+  locks: InodeLocks | undefined;
   /** Kernel references: lookup, create, mkdir and readdirplus entries not yet forgotten. */
   nlookup = 0;
   /** Open file or directory handles on this inode. */
@@ -32,8 +42,8 @@ export abstract class Inode {
     this.nlink = nlink;
     this.uid = uid;
     this.gid = gid;
-    this.atime = this.mtime = this.ctime = t.sec;
-    this.atimensec = this.mtimensec = this.ctimensec = t.nsec;
+    this.atime = this.mtime = this.ctime = this.btime = t.sec;
+    this.atimensec = this.mtimensec = this.ctimensec = this.btimensec = t.nsec;
   }
 
   get type(): number {
@@ -49,7 +59,9 @@ export abstract class Inode {
   }
 
   /** Releases the payload's memory; called once, when the inode leaves the table. */
-  evict(): void {}
+  evict(): void {
+    this.xattrs = undefined;
+  }
 
   /** A fresh struct fuse_attr: the session encodes it later, so it must not alias live fields. */
   attr(): Attr {
@@ -75,16 +87,48 @@ export abstract class Inode {
 
 export class FileInode extends Inode {
   readonly data: FileData;
+  /**
+   * An O_TMPFILE file made without O_EXCL: linkat(2) may give it a name although its nlink is 0
+   * (the kernel's I_LINKABLE). Any other inode whose last name is gone stays nameless.
+   */
+  linkable = false;
 
-  constructor(ino: number, perm: number, uid: number, gid: number, t: Timespec, space: Space) {
-    super(ino, S_IFREG | perm, 1, uid, gid, t);
+  constructor(ino: number, perm: number, uid: number, gid: number, t: Timespec, space: Space, nlink = 1) {
+    super(ino, S_IFREG | perm, nlink, uid, gid, t);
     this.data = new FileData(space);
   }
 
   get size(): number { return this.data.size; }
   get blocks(): number { return this.data.allocated / 512; }
 
-  override evict(): void { this.data.clear(); }
+  override evict(): void {
+    super.evict();
+    this.data.clear();
+  }
+}
+
+/** A symbolic link: st_size is the target's length in bytes, its permission bits are always 0777. */
+export class SymlinkInode extends Inode {
+  readonly size: number;
+
+  /** `target` is a name under the name rule (src/abi/names.ts): any bytes round-trip. */
+  constructor(ino: number, readonly target: string, uid: number, gid: number, t: Timespec) {
+    super(ino, S_IFLNK | 0o777, 1, uid, gid, t);
+    this.size = nameByteLength(target);
+  }
+
+  get blocks(): number { return 0; }
+}
+
+/** A FIFO, socket, character or block device: type and rdev are all it has. */
+export class SpecialInode extends Inode {
+  constructor(ino: number, mode: number, rdev: number, uid: number, gid: number, t: Timespec) {
+    super(ino, mode, 1, uid, gid, t);
+    this.rdev = rdev;
+  }
+
+  get size(): number { return 0; }
+  get blocks(): number { return 0; }
 }
 
 export class DirInode extends Inode {

@@ -1,11 +1,15 @@
-// Adding and removing names: mkdir, create, unlink, rmdir (rename has its own file). These keep
-// the link counts — a directory's nlink is 2 + its subdirectories — and the POSIX timestamps: the
+// Adding and removing names: mkdir, create, mknod, symlink, link, unlink, rmdir, and the nameless
+// O_TMPFILE (rename has its own file). These keep the link counts — a directory's nlink is 2 +
+// its subdirectories, a file's the number of names it has — and the POSIX timestamps: the
 // parent's mtime and ctime change with its entries, the target's ctime with its nlink.
 import { FuseError, Errno } from '../../errors.js';
 import type { RequestContext } from '../../filesystem.js';
-import { MODE_PERM, S_ISGID } from './constants.js';
+import { nameByteLength } from '../../abi/names.js';
+import {
+  LINK_MAX, MODE_PERM, O_EXCL, PATH_MAX, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, S_IFREG, S_IFSOCK, S_ISGID,
+} from './constants.js';
 import { checkName } from './directory.js';
-import { DirInode, type FileInode, type Inode } from './inode.js';
+import { DirInode, FileInode, type Inode, type SpecialInode, type SymlinkInode } from './inode.js';
 import type { InodeTable } from './table.js';
 import { now } from './time.js';
 
@@ -49,6 +53,65 @@ export function createFile(table: InodeTable, ctx: RequestContext, parent: DirIn
   const file = table.newFile(mode & MODE_PERM & ~umask, ctx.uid, groupFor(ctx, parent));
   parent.entries.add(name, file);
   parent.modified();
+  return file;
+}
+
+/**
+ * mknod(2). A zero type means a regular file, as in mknod(2); rdev is kept for device nodes only
+ * (in the kernel's new_encode_dev form, which is what fuse_attr.rdev carries back).
+ */
+export function mknod(table: InodeTable, ctx: RequestContext, parent: DirInode, name: string,
+  mode: number, rdev: number, umask: number): FileInode | SpecialInode {
+  const type = mode & S_IFMT;
+  if (type === 0 || type === S_IFREG) return createFile(table, ctx, parent, name, mode, umask);
+  if (type === S_IFDIR) throw new FuseError(Errno.EPERM);
+  if (type !== S_IFCHR && type !== S_IFBLK && type !== S_IFIFO && type !== S_IFSOCK) throw new FuseError(Errno.EINVAL);
+  checkNew(parent, name);
+  const isDev = type === S_IFCHR || type === S_IFBLK;
+  const node = table.newSpecial(type | (mode & MODE_PERM & ~umask), isDev ? rdev : 0, ctx.uid, groupFor(ctx, parent));
+  parent.entries.add(name, node);
+  parent.modified();
+  return node;
+}
+
+/** symlink(2): the target is stored as given, never resolved; "" and PATH_MAX bytes are refused as Linux does. */
+export function symlink(table: InodeTable, ctx: RequestContext, parent: DirInode, name: string,
+  target: string): SymlinkInode {
+  if (target === '') throw new FuseError(Errno.ENOENT);
+  if (target.length >= PATH_MAX || nameByteLength(target) >= PATH_MAX) throw new FuseError(Errno.ENAMETOOLONG);
+  checkNew(parent, name);
+  const node = table.newSymlink(target, ctx.uid, groupFor(ctx, parent));
+  parent.entries.add(name, node);
+  parent.modified();
+  return node;
+}
+
+/** link(2): another name for `node`. Directories cannot be hard-linked (EPERM, as on Linux). */
+export function link(node: Inode, newparent: DirInode, newname: string): void {
+  if (node instanceof DirInode) throw new FuseError(Errno.EPERM);
+  // A file whose last name is gone (open, or still known to the kernel) cannot come back, except
+  // an O_TMPFILE made for exactly that (linkat(fd, "", …, AT_EMPTY_PATH)).
+  const revive = node.nlink === 0;
+  if (revive && !(node instanceof FileInode && node.linkable)) throw new FuseError(Errno.ENOENT);
+  if (node.nlink >= LINK_MAX) throw new FuseError(Errno.EMLINK);
+  checkNew(newparent, newname);
+  newparent.entries.add(newname, node);
+  node.nlink++;
+  if (revive) (node as FileInode).linkable = false;
+  const t = now();
+  node.setCtime(t);
+  newparent.modified(t);
+}
+
+/**
+ * O_TMPFILE: a regular file with no name (nlink 0), alive while a handle or a kernel reference
+ * holds it. Without O_EXCL a later linkat(2) may name it. The directory itself does not change.
+ */
+export function tmpfile(table: InodeTable, ctx: RequestContext, parent: DirInode, mode: number, umask: number,
+  flags: number): FileInode {
+  if (parent.nlink === 0) throw new FuseError(Errno.ENOENT);
+  const file = table.newFile(mode & MODE_PERM & ~umask, ctx.uid, groupFor(ctx, parent), 0);
+  file.linkable = (flags & O_EXCL) === 0;
   return file;
 }
 

@@ -4,7 +4,7 @@
 // last of the three to go frees it (see Inode.unreferenced).
 import { FuseError, Errno } from '../../errors.js';
 import type { NodeId } from '../../filesystem.js';
-import { DirInode, FileInode, type Inode } from './inode.js';
+import { DirInode, FileInode, SpecialInode, SymlinkInode, type Inode } from './inode.js';
 import type { Space } from './space.js';
 import { now } from './time.js';
 
@@ -36,8 +36,17 @@ export class InodeTable {
     return node;
   }
 
-  newFile(perm: number, uid: number, gid: number): FileInode {
-    return this.insert(new FileInode(this.nextIno++, perm, uid, gid, now(), this.space));
+  /** nlink 0 makes an O_TMPFILE file: held only by its handle and the kernel's lookup. */
+  newFile(perm: number, uid: number, gid: number, nlink = 1): FileInode {
+    return this.insert(new FileInode(this.nextIno++, perm, uid, gid, now(), this.space, nlink));
+  }
+
+  newSymlink(target: string, uid: number, gid: number): SymlinkInode {
+    return this.insert(new SymlinkInode(this.nextIno++, target, uid, gid, now()));
+  }
+
+  newSpecial(mode: number, rdev: number, uid: number, gid: number): SpecialInode {
+    return this.insert(new SpecialInode(this.nextIno++, mode, rdev, uid, gid, now()));
   }
 
   newDir(perm: number, uid: number, gid: number, parent: DirInode): DirInode {
