@@ -10,7 +10,8 @@
         "native/channel_start.c",
         "native/uring_slots.c",
         "native/dev_slots.c",
-        "native/backing.c"
+        "native/backing.c",
+        "native/fsops.c"
       ],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11"],
       "defines": ["NAPI_VERSION=8"]

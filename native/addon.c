@@ -228,6 +228,28 @@ int fu_get_bytes(napi_env env, napi_value v, const char *name, void **data, size
 napi_value fu_backing_open(napi_env env, napi_callback_info info);
 napi_value fu_backing_close(napi_env env, napi_callback_info info);
 
+/* fsops.c */
+napi_value fu_fs_openat(napi_env env, napi_callback_info info);
+napi_value fu_fs_statx(napi_env env, napi_callback_info info);
+napi_value fu_fs_mkdirat(napi_env env, napi_callback_info info);
+napi_value fu_fs_mknodat(napi_env env, napi_callback_info info);
+napi_value fu_fs_symlinkat(napi_env env, napi_callback_info info);
+napi_value fu_fs_linkat(napi_env env, napi_callback_info info);
+napi_value fu_fs_renameat2(napi_env env, napi_callback_info info);
+napi_value fu_fs_readlink(napi_env env, napi_callback_info info);
+napi_value fu_fs_chown(napi_env env, napi_callback_info info);
+napi_value fu_fs_chmod(napi_env env, napi_callback_info info);
+napi_value fu_fs_utimens(napi_env env, napi_callback_info info);
+napi_value fu_fs_getxattr(napi_env env, napi_callback_info info);
+napi_value fu_fs_listxattr(napi_env env, napi_callback_info info);
+napi_value fu_fs_setxattr(napi_env env, napi_callback_info info);
+napi_value fu_fs_removexattr(napi_env env, napi_callback_info info);
+napi_value fu_fs_getdents(napi_env env, napi_callback_info info);
+napi_value fu_fs_seekdir(napi_env env, napi_callback_info info);
+napi_value fu_fs_lseek(napi_env env, napi_callback_info info);
+napi_value fu_fs_statfs(napi_env env, napi_callback_info info);
+napi_value fu_fs_async(napi_env env, napi_callback_info info);
+
 static napi_value init(napi_env env, napi_value exports)
 {
 	static const struct { const char *name; napi_callback fn; } fns[] = {
@@ -252,6 +274,26 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "channelClose", fu_channel_close },
 		{ "backingOpen", fu_backing_open },
 		{ "backingClose", fu_backing_close },
+		{ "fsOpenat", fu_fs_openat },
+		{ "fsStatx", fu_fs_statx },
+		{ "fsMkdirat", fu_fs_mkdirat },
+		{ "fsMknodat", fu_fs_mknodat },
+		{ "fsSymlinkat", fu_fs_symlinkat },
+		{ "fsLinkat", fu_fs_linkat },
+		{ "fsRenameat2", fu_fs_renameat2 },
+		{ "fsReadlink", fu_fs_readlink },
+		{ "fsChown", fu_fs_chown },
+		{ "fsChmod", fu_fs_chmod },
+		{ "fsUtimens", fu_fs_utimens },
+		{ "fsGetxattr", fu_fs_getxattr },
+		{ "fsListxattr", fu_fs_listxattr },
+		{ "fsSetxattr", fu_fs_setxattr },
+		{ "fsRemovexattr", fu_fs_removexattr },
+		{ "fsGetdents", fu_fs_getdents },
+		{ "fsSeekdir", fu_fs_seekdir },
+		{ "fsLseek", fu_fs_lseek },
+		{ "fsStatfs", fu_fs_statfs },
+		{ "fsAsync", fu_fs_async },
 	};
 	enum { NFNS = sizeof(fns) / sizeof(fns[0]) };
 	napi_property_descriptor props[NFNS + 1];

@@ -5,6 +5,8 @@
  * ring.c          raw io_uring (ring.h), no FUSE knowledge
  * channel.c       the FUSE channel (channel.h): lifetime, events, uv_prepare, generic entry points
  * channel_start.c channelStart
+ * backing.c       FUSE_DEV_IOC_BACKING_OPEN/CLOSE (passthrough)
+ * fsops.c         the *at() syscalls the mirror filesystem needs and Node lacks
  * uring_slots.c   ring slots and the ring uv_poll
  * dev_slots.c     /dev/fuse slots and the /dev/fuse uv_poll
  */

@@ -110,7 +110,7 @@ for (const [pkg, cmds] of Object.entries(tools)) {
 
 // 5. The native addon (npm install builds it through node-gyp).
 if (!existsSync(join(ROOT, 'build', 'Release', 'fuse_uring.node')) && !existsSync(join(ROOT, 'build', 'Debug', 'fuse_uring.node'))) {
-  problems.push('the native addon is not built (build/Release/fuse_uring.node): run `npm install` or `npx node-gyp rebuild`');
+  problems.push('the native addon is not built (build/Release/fuse_uring.node): run `npm install` (or `npm run build`)');
 }
 
 // 6. Mounts left on test mount points by a killed run would make later tests hang or fail.
@@ -119,6 +119,13 @@ try { tmp = realpathSync(tmp); } catch { /* keep it */ }
 for (const m of mounts()) {
   const name = m.target.slice(tmp.length + 1);
   if (!m.target.startsWith(`${tmp}/`) || name.includes('/') || !name.startsWith('fuse-uring-test-')) continue;
+  // Only a dead mount (its daemon gone: ENOTCONN) is stale; a live one belongs to a test run
+  // going on beside this one. stat(1) with a timeout, so a hung daemon cannot hang the setup.
+  let dead = false;
+  try { execFileSync('stat', ['-c', '%i', m.target], { stdio: 'pipe', timeout: 2000 }); } catch (e) {
+    dead = /Transport endpoint is not connected|Software caused connection abort/.test(String(e.stderr ?? ''));
+  }
+  if (!dead) continue;
   try {
     run('umount', ['-l', m.target]);
     rmdirSync(m.target);

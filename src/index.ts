@@ -8,4 +8,5 @@ export { Op, opName } from './abi/opcodes.js';
 export { nameToBuffer, bufferToName } from './abi/names.js';
 export { MemFs, type MemFsOptions } from './fs/memfs/index.js';
 export { Notifier, type InvalEntryOptions } from './notify.js';
+export { MirrorFs, type MirrorFsOptions, type MirrorStats } from './fs/mirror/index.js';
 export type * from './filesystem.js';

@@ -1,5 +1,6 @@
-// The whole surface of the C addon (native/*.c), typed. Nothing but src/transport/ and
-// src/mount.ts imports this module.
+// The whole surface of the C addon (native/*.c), typed. Imported by the layers that own
+// kernel resources: src/transport/, src/mount.ts, src/session.ts (backing files) and
+// src/fs/mirror/sys.ts (the *at() calls Node lacks).
 import { createRequire } from 'node:module';
 
 /** An opaque handle on one /dev/fuse connection's native state (its ring and its poll handles). */
@@ -116,7 +117,72 @@ function load(): Native {
       lastError = e;
     }
   }
-  throw new Error(`fuse-uring: the native addon is not built (run \`npm install\` or \`npx node-gyp rebuild\`): ${String(lastError)}`);
+  throw new Error(`fuse-uring: the native addon is not built (run \`npm install\` or \`npm run build\`): ${String(lastError)}`);
 }
 
 export const native: Native = load();
+
+// ---- native/fsops.c: the *at() calls of the mirror filesystem (src/fs/mirror/) ----
+// Names are Buffers holding one path component (any bytes but NUL); `null` for a name means the
+// fd itself (AT_EMPTY_PATH). The synchronous calls are quick metadata syscalls on the event loop
+// thread and return a result ≥ 0 or -errno (they only throw for arguments of the wrong type).
+// `uid`/`gid` ≥ 0 on a creating call: the syscall runs with that fsuid/fsgid (per-thread, restored
+// at once), so the new inode belongs to the caller from the start; -1 keeps the daemon's own.
+
+/** Indices into the Float64Array fsStatx fills (STATX_FIELDS of them). */
+export const StatxField = {
+  mask: 0, blksize: 1, attributes: 2, nlink: 3, uid: 4, gid: 5, mode: 6, inoLo: 7, inoHi: 8, size: 9,
+  blocks: 10, attributesMask: 11, atime: 12, atimensec: 13, btime: 14, btimensec: 15, ctime: 16, ctimensec: 17,
+  mtime: 18, mtimensec: 19, rdevMajor: 20, rdevMinor: 21, devMajor: 22, devMinor: 23,
+} as const;
+export const STATX_FIELDS = 24;
+/** Indices into the Float64Array fsStatfs fills (8 of them). */
+export const StatfsField = { blocks: 0, bfree: 1, bavail: 2, files: 3, ffree: 4, bsize: 5, namelen: 6, frsize: 7 } as const;
+/** fsAsync operations. */
+export const AsyncOp = { COPY_FILE_RANGE: 1, FALLOCATE: 2, SYNCFS: 3 } as const;
+
+export interface Native {
+  /** openat(dirfd, name, flags | O_CLOEXEC, mode), as uid/gid when ≥ 0. → fd | -errno */
+  fsOpenat(dirfd: number, name: Uint8Array, flags: number, mode: number, uid: number, gid: number): number;
+  /** statx(dirfd, name ?? "", flags (| AT_EMPTY_PATH for null), mask) into `out` (StatxField). → 0 | -errno */
+  fsStatx(dirfd: number, name: Uint8Array | null, flags: number, mask: number, out: Float64Array): number;
+  /** mkdirat, as uid/gid when ≥ 0. → 0 | -errno */
+  fsMkdirat(dirfd: number, name: Uint8Array, mode: number, uid: number, gid: number): number;
+  /** mknodat (rdev in FUSE's new_encode_dev form), as uid/gid when ≥ 0. → 0 | -errno */
+  fsMknodat(dirfd: number, name: Uint8Array, mode: number, rdev: number, uid: number, gid: number): number;
+  /** symlinkat(target, dirfd, name), as uid/gid when ≥ 0. → 0 | -errno */
+  fsSymlinkat(target: Uint8Array, dirfd: number, name: Uint8Array, uid: number, gid: number): number;
+  /** A new name for exactly the inode `fd` (O_PATH) refers to: linkat(fd, "", …, AT_EMPTY_PATH). → 0 | -errno */
+  fsLinkat(fd: number, newdirfd: number, newname: Uint8Array): number;
+  /** renameat2(2) with RENAME_NOREPLACE / RENAME_EXCHANGE / RENAME_WHITEOUT. → 0 | -errno */
+  fsRenameat2(olddirfd: number, oldname: Uint8Array, newdirfd: number, newname: Uint8Array, flags: number): number;
+  /** readlinkat(fd, ""): the target bytes of the symlink `fd` (O_PATH) refers to. → Buffer | -errno */
+  fsReadlink(fd: number): Buffer | number;
+  /** fchownat(fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW); -1 leaves one unchanged. → 0 | -errno */
+  fsChown(fd: number, uid: number, gid: number): number;
+  /** fchmodat2(fd, "", mode, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) (EOPNOTSUPP on a symlink). → 0 | -errno */
+  fsChmod(fd: number, mode: number): number;
+  /** utimensat(fd, "", …, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW); a nsec may be UTIME_NOW / UTIME_OMIT. → 0 | -errno */
+  fsUtimens(fd: number, atime: number, atimensec: number, mtime: number, mtimensec: number): number;
+  /** getxattr("/proc/self/fd/<fd>", name): the value, for any inode type. → Buffer | -errno */
+  fsGetxattr(fd: number, name: Uint8Array): Buffer | number;
+  /** listxattr("/proc/self/fd/<fd>"): NUL-terminated names. → Buffer | -errno */
+  fsListxattr(fd: number): Buffer | number;
+  /** setxattr("/proc/self/fd/<fd>", name, value, flags). → 0 | -errno */
+  fsSetxattr(fd: number, name: Uint8Array, value: Uint8Array, flags: number): number;
+  /** removexattr("/proc/self/fd/<fd>", name). → 0 | -errno */
+  fsRemovexattr(fd: number, name: Uint8Array): number;
+  /** getdents64(fd, buf): struct linux_dirent64 records. → bytes | -errno */
+  fsGetdents(fd: number, buf: Uint8Array): number;
+  /** lseek(fd, cookie, SEEK_SET) for a directory: d_off cookies are 64-bit. → 0 | -errno */
+  fsSeekdir(fd: number, cookie: bigint): number;
+  /** lseek(fd, offset, whence), for SEEK_DATA / SEEK_HOLE. → offset | -errno */
+  fsLseek(fd: number, offset: number, whence: number): number;
+  /** fstatfs(fd) into `out` (StatfsField). → 0 | -errno */
+  fsStatfs(fd: number, out: Float64Array): number;
+  /**
+   * In libuv's thread pool: COPY_FILE_RANGE (a fd_in, b off_in, c fd_out, d off_out, e len, f flags),
+   * FALLOCATE (a fd, b mode, c offset, d len), SYNCFS (a fd). `done` gets the result or -errno.
+   */
+  fsAsync(op: number, a: number, b: number, c: number, d: number, e: number, f: number, done: (result: number) => void): void;
+}

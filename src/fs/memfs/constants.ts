@@ -21,6 +21,11 @@ export const S_IXUGO = 0o0111;
 /** The permission and set-id bits chmod may change. */
 export const MODE_PERM = 0o7777;
 
+export const O_ACCMODE = 3;
+export const O_WRONLY = 1;
+export const O_RDWR = 2;
+/** __FMODE_EXEC: the kernel's open for execve(2) carries it in the flags FUSE passes on. */
+export const FMODE_EXEC = 0o40;
 export const O_EXCL = 0o200;
 export const O_TRUNC = 0o1000;
 export const O_APPEND = 0o2000;

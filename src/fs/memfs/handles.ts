@@ -35,6 +35,12 @@ export class HandleTable {
     return h;
   }
 
+  /** The handle if it exists and belongs to nodeid; undefined otherwise (no error). */
+  find(fh: FileHandle, nodeid: NodeId): Handle | undefined {
+    const h = this.open.get(fh);
+    return h && h.node.ino === nodeid ? h : undefined;
+  }
+
   /** Closes the handle and returns it; the caller lets the inode table reconsider the inode. */
   remove(fh: FileHandle, nodeid: NodeId): Handle {
     const h = this.get(fh, nodeid);

@@ -5,13 +5,21 @@
 // those without a microtask. The one exception is a lock request that has to wait (F_SETLKW,
 // flock without LOCK_NB): it answers with a Promise that settles when the lock is granted.
 // bmap and ioctl stay unimplemented (ENOSYS): memfs is no block device and has no ioctls.
+//
+// Permissions: with default_permissions the kernel checks every operation against the
+// attributes memfs reports, and memfs checks only what reaches it unchecked (access(2), xattrs).
+// Without default_permissions the kernel checks nothing, and the checkPermissions option makes
+// memfs check everything itself (access.ts has the rules, namespace.ts, rename.ts and setattr.ts
+// apply them where Linux does).
 import { FuseError, Errno } from '../../errors.js';
 import type {
   AttrReply, CreateReply, DirentPlusWriter, DirentWriter, Entry, FileHandle, FileLock, Filesystem, InitInfo,
   NodeId, OpenReply, RequestContext, SetattrIn, Statfs, StatxReply,
 } from '../../filesystem.js';
 import { Init, Release, Write } from '../../abi/flags.js';
-import { access } from './access.js';
+import {
+  access, Caller, mayOpen, mayOpendir, procGroups, search, writableFlags, type GroupsLookup,
+} from './access.js';
 import { DEFAULT_POLLMASK, MODE_PERM, O_APPEND, O_EXCL, O_TRUNC, STATX_BASIC_STATS, STATX_BTIME } from './constants.js';
 import { NAME_MAX } from './directory.js';
 import { HandleTable, type Handle } from './handles.js';
@@ -35,10 +43,30 @@ export interface MemFsOptions {
   rootMode?: number;
   /** Bytes of file data the filesystem may hold; writes past it fail with ENOSPC. Default unlimited. */
   sizeLimit?: number;
-  /** Seconds the kernel may cache names (default 1). */
+  /** Seconds the kernel may cache names (default 1; 0 with checkPermissions). */
   entryTimeout?: number;
   /** Seconds the kernel may cache attributes (default 1). */
   attrTimeout?: number;
+  /**
+   * Check permissions here, for a mount without default_permissions (default false). Such a
+   * mount has the kernel check nothing, so memfs then makes every check a Linux filesystem
+   * makes for a caller that is not root, from the caller's uid, gid and supplementary groups:
+   * search permission for lookup; write and search on the parent to create, link, remove or
+   * rename, with the sticky-directory rule; read/write by the open mode (and write for O_TRUNC);
+   * read to open a directory; who may chmod, chown, chgrp, truncate and set times. Root (uid 0)
+   * passes them all, as with the capabilities. Leave it off with default_permissions: the
+   * kernel has already checked.
+   *
+   * A cached name is not looked up again, so its directory's search permission would not be
+   * checked again either: with this option entryTimeout defaults to 0. FIFOs and device nodes
+   * are opened by the kernel without asking the filesystem, so their modes bind no one here.
+   */
+  checkPermissions?: boolean;
+  /**
+   * The supplementary groups of a caller, by pid (default: the "Groups:" line of
+   * /proc/<pid>/task/<pid>/status). Asked only when a check needs it.
+   */
+  groups?: GroupsLookup;
 }
 
 /** What statfs reports as the total without a sizeLimit: 1 PiB, so df shows a sensible "size". */
@@ -55,12 +83,16 @@ export class MemFs implements Filesystem {
   private readonly attrTimeout: number;
   /** With the kernel's writeback cache, the kernel resolves O_APPEND itself (see write). */
   private writebackCache = false;
+  private readonly checkPermissions: boolean;
+  private readonly groups: GroupsLookup;
 
   constructor(opts: MemFsOptions = {}) {
     this.space = new Space(opts.sizeLimit ?? Infinity);
     this.inodes = new InodeTable(this.space, (opts.rootMode ?? 0o755) & MODE_PERM,
       opts.uid ?? process.getuid?.() ?? 0, opts.gid ?? process.getgid?.() ?? 0);
-    this.entryTimeout = opts.entryTimeout ?? 1;
+    this.checkPermissions = opts.checkPermissions ?? false;
+    this.groups = opts.groups ?? procGroups;
+    this.entryTimeout = opts.entryTimeout ?? (this.checkPermissions ? 0 : 1);
     this.attrTimeout = opts.attrTimeout ?? 1;
   }
 
@@ -83,8 +115,8 @@ export class MemFs implements Filesystem {
     this.writebackCache = (info.want & info.offered & Init.WRITEBACK_CACHE) !== 0n;
   }
 
-  lookup(_ctx: RequestContext, parent: NodeId, name: string): Entry {
-    return this.lookedUp(ns.child(this.inodes.dir(parent), name));
+  lookup(ctx: RequestContext, parent: NodeId, name: string): Entry {
+    return this.lookedUp(ns.lookup(this.inodes.dir(parent), name, this.checker(ctx)));
   }
 
   forget(nodeid: NodeId, nlookup: number): void {
@@ -95,32 +127,37 @@ export class MemFs implements Filesystem {
     return { attr: this.inodes.get(nodeid).attr(), timeout: this.attrTimeout };
   }
 
-  setattr(_ctx: RequestContext, nodeid: NodeId, set: SetattrIn): AttrReply {
+  setattr(ctx: RequestContext, nodeid: NodeId, set: SetattrIn): AttrReply {
     const node = this.inodes.get(nodeid);
-    setattr(node, set);
+    const who = this.checker(ctx);
+    // ftruncate(2) needs no write permission, only a handle open for writing.
+    const writable = who !== undefined && set.fh !== undefined && writableFlags(this.handles.find(set.fh, nodeid)?.flags ?? 0);
+    setattr(node, set, who, writable);
     return { attr: node.attr(), timeout: this.attrTimeout };
   }
 
   mkdir(ctx: RequestContext, parent: NodeId, name: string, mode: number, umask: number): Entry {
-    return this.lookedUp(ns.mkdir(this.inodes, ctx, this.inodes.dir(parent), name, mode, umask));
+    return this.lookedUp(ns.mkdir(this.inodes, ctx, this.inodes.dir(parent), name, mode, umask, this.checker(ctx)));
   }
 
-  unlink(_ctx: RequestContext, parent: NodeId, name: string): void {
-    ns.unlink(this.inodes, this.inodes.dir(parent), name);
+  unlink(ctx: RequestContext, parent: NodeId, name: string): void {
+    ns.unlink(this.inodes, this.inodes.dir(parent), name, this.checker(ctx));
   }
 
-  rmdir(_ctx: RequestContext, parent: NodeId, name: string): void {
-    ns.rmdir(this.inodes, this.inodes.dir(parent), name);
+  rmdir(ctx: RequestContext, parent: NodeId, name: string): void {
+    ns.rmdir(this.inodes, this.inodes.dir(parent), name, this.checker(ctx));
   }
 
-  rename(_ctx: RequestContext, parent: NodeId, name: string, newparent: NodeId, newname: string,
+  rename(ctx: RequestContext, parent: NodeId, name: string, newparent: NodeId, newname: string,
     flags: number): void {
-    rename(this.inodes, this.inodes.dir(parent), name, this.inodes.dir(newparent), newname, flags);
+    rename(this.inodes, this.inodes.dir(parent), name, this.inodes.dir(newparent), newname, flags, this.checker(ctx));
   }
 
-  open(_ctx: RequestContext, nodeid: NodeId, flags: number): OpenReply {
+  open(ctx: RequestContext, nodeid: NodeId, flags: number): OpenReply {
     const node = this.inodes.get(nodeid);
     if (node instanceof DirInode) throw new FuseError(Errno.EISDIR);
+    const who = this.checker(ctx);
+    if (who) mayOpen(node, who, flags);
     this.openTrunc(node, flags);
     return { fh: this.handles.add(node, flags) };
   }
@@ -132,15 +169,18 @@ export class MemFs implements Filesystem {
   create(ctx: RequestContext, parent: NodeId, name: string, mode: number, umask: number,
     flags: number): CreateReply {
     const dir = this.inodes.dir(parent);
+    const who = this.checker(ctx);
+    if (who) search(dir, who);
     const existing = dir.entries.get(name)?.node;
     let node: Inode;
     if (existing) {
       if (existing instanceof DirInode) throw new FuseError(Errno.EISDIR);
       if (flags & O_EXCL) throw new FuseError(Errno.EEXIST);
+      if (who) mayOpen(existing, who, flags);
       this.openTrunc(existing, flags);
       node = existing;
     } else {
-      node = ns.createFile(this.inodes, ctx, dir, name, mode, umask);
+      node = ns.createFile(this.inodes, ctx, dir, name, mode, umask, who);
     }
     const fh = this.handles.add(node, flags);
     return { ...this.lookedUp(node), fh };
@@ -191,19 +231,27 @@ export class MemFs implements Filesystem {
     this.handles.get(fh, nodeid);
   }
 
-  opendir(_ctx: RequestContext, nodeid: NodeId, flags: number): OpenReply {
-    return { fh: this.handles.add(this.inodes.dir(nodeid), flags) };
+  opendir(ctx: RequestContext, nodeid: NodeId, flags: number): OpenReply {
+    const dir = this.inodes.dir(nodeid);
+    const who = this.checker(ctx);
+    if (who) mayOpendir(dir, who);
+    return { fh: this.handles.add(dir, flags) };
   }
 
+  /** Reading a directory marks its atime, as getdents(2) does. */
   readdir(_ctx: RequestContext, nodeid: NodeId, fh: FileHandle, offset: number, out: DirentWriter): void {
     const h = this.handles.get(fh, nodeid);
-    readdir(this.dirOf(h.node), h, offset, out);
+    const dir = this.dirOf(h.node);
+    readdir(dir, h, offset, out);
+    dir.setAtime(now());
   }
 
   readdirplus(_ctx: RequestContext, nodeid: NodeId, fh: FileHandle, offset: number,
     out: DirentPlusWriter): void {
     const h = this.handles.get(fh, nodeid);
-    readdirplus(this.dirOf(h.node), h, offset, out, (node) => this.entry(node));
+    const dir = this.dirOf(h.node);
+    readdirplus(dir, h, offset, out, (node) => this.entry(node));
+    dir.setAtime(now());
   }
 
   releasedir(_ctx: RequestContext, nodeid: NodeId, fh: FileHandle, _flags: number): void {
@@ -223,45 +271,48 @@ export class MemFs implements Filesystem {
     };
   }
 
+  /** Reading a symlink (readlink(2), or following it in a path) marks its atime. */
   readlink(_ctx: RequestContext, nodeid: NodeId): string {
     const node = this.inodes.get(nodeid);
     if (!(node instanceof SymlinkInode)) throw new FuseError(Errno.EINVAL);
+    node.setAtime(now());
     return node.target;
   }
 
   symlink(ctx: RequestContext, parent: NodeId, name: string, target: string): Entry {
-    return this.lookedUp(ns.symlink(this.inodes, ctx, this.inodes.dir(parent), name, target));
+    return this.lookedUp(ns.symlink(this.inodes, ctx, this.inodes.dir(parent), name, target, this.checker(ctx)));
   }
 
   mknod(ctx: RequestContext, parent: NodeId, name: string, mode: number, rdev: number, umask: number): Entry {
-    return this.lookedUp(ns.mknod(this.inodes, ctx, this.inodes.dir(parent), name, mode, rdev, umask));
+    return this.lookedUp(ns.mknod(this.inodes, ctx, this.inodes.dir(parent), name, mode, rdev, umask, this.checker(ctx)));
   }
 
-  link(_ctx: RequestContext, nodeid: NodeId, newparent: NodeId, newname: string): Entry {
+  link(ctx: RequestContext, nodeid: NodeId, newparent: NodeId, newname: string): Entry {
     const node = this.inodes.get(nodeid);
-    ns.link(node, this.inodes.dir(newparent), newname);
+    ns.link(node, this.inodes.dir(newparent), newname, this.checker(ctx));
     return this.lookedUp(node);
   }
 
   setxattr(ctx: RequestContext, nodeid: NodeId, name: string, value: Buffer, flags: number,
     setxattrFlags: number): void {
-    xattr.setxattr(this.inodes.get(nodeid), ctx, name, value, flags, setxattrFlags);
+    xattr.setxattr(this.inodes.get(nodeid), this.caller(ctx), name, value, flags, setxattrFlags);
   }
 
   getxattr(ctx: RequestContext, nodeid: NodeId, name: string, _size: number): Uint8Array {
-    return xattr.getxattr(this.inodes.get(nodeid), ctx, name);
+    return xattr.getxattr(this.inodes.get(nodeid), this.caller(ctx), name);
   }
 
   listxattr(ctx: RequestContext, nodeid: NodeId, _size: number): string[] {
-    return xattr.listxattr(this.inodes.get(nodeid), ctx);
+    return xattr.listxattr(this.inodes.get(nodeid), this.caller(ctx));
   }
 
   removexattr(ctx: RequestContext, nodeid: NodeId, name: string): void {
-    xattr.removexattr(this.inodes.get(nodeid), ctx, name);
+    xattr.removexattr(this.inodes.get(nodeid), this.caller(ctx), name);
   }
 
+  /** access(2) and chdir(2), which the kernel asks about only without default_permissions. */
   access(ctx: RequestContext, nodeid: NodeId, mask: number): void {
-    access(this.inodes.get(nodeid), ctx, mask);
+    access(this.inodes.get(nodeid), this.caller(ctx), mask);
   }
 
   fsyncdir(_ctx: RequestContext, nodeid: NodeId, fh: FileHandle, _datasync: boolean): void {
@@ -309,7 +360,7 @@ export class MemFs implements Filesystem {
   }
 
   tmpfile(ctx: RequestContext, parent: NodeId, mode: number, umask: number, flags: number): CreateReply {
-    const node = ns.tmpfile(this.inodes, ctx, this.inodes.dir(parent), mode, umask, flags);
+    const node = ns.tmpfile(this.inodes, ctx, this.inodes.dir(parent), mode, umask, flags, this.checker(ctx));
     const fh = this.handles.add(node, flags);
     return { ...this.lookedUp(node), fh };
   }
@@ -337,6 +388,16 @@ export class MemFs implements Filesystem {
   poll(_ctx: RequestContext, nodeid: NodeId, fh: FileHandle, _kh: number | undefined, events: number): number {
     this.handles.get(fh, nodeid);
     return events & DEFAULT_POLLMASK;
+  }
+
+  /** The caller of a request, for a check memfs always makes. */
+  private caller(ctx: RequestContext): Caller {
+    return new Caller(ctx, this.groups);
+  }
+
+  /** The caller when memfs checks permissions itself (checkPermissions), else undefined. */
+  private checker(ctx: RequestContext): Caller | undefined {
+    return this.checkPermissions ? new Caller(ctx, this.groups) : undefined;
   }
 
   /** Runs `drop` on the node's locks, if it has any, and forgets the lock state once nothing uses it. */

@@ -2,12 +2,16 @@
 // O_TMPFILE (rename has its own file). These keep the link counts — a directory's nlink is 2 +
 // its subdirectories, a file's the number of names it has — and the POSIX timestamps: the
 // parent's mtime and ctime change with its entries, the target's ctime with its nlink.
+// Each takes an optional Caller: given one, it makes the permission checks the kernel would
+// have made with default_permissions (search, then write on the parent, the sticky rule), in
+// Linux's order: search permission before any ENOENT or EEXIST, write permission after them.
 import { FuseError, Errno } from '../../errors.js';
 import type { RequestContext } from '../../filesystem.js';
 import { nameByteLength } from '../../abi/names.js';
 import {
   LINK_MAX, MODE_PERM, O_EXCL, PATH_MAX, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, S_IFREG, S_IFSOCK, S_ISGID,
 } from './constants.js';
+import { mayCreate, mayDelete, search, type Caller } from './access.js';
 import { checkName } from './directory.js';
 import { DirInode, FileInode, type Inode, type SpecialInode, type SymlinkInode } from './inode.js';
 import type { InodeTable } from './table.js';
@@ -20,12 +24,14 @@ export function child(parent: DirInode, name: string): Inode {
   return e.node;
 }
 
-/** Checks that `name` may be created in `parent`. */
-function checkNew(parent: DirInode, name: string): void {
+/** Checks that `name` may be created in `parent` (by `who`, when given). */
+function checkNew(parent: DirInode, name: string, who: Caller | undefined): void {
+  if (who) search(parent, who);
   checkName(name);
+  if (parent.entries.get(name)) throw new FuseError(Errno.EEXIST);
   // A removed directory that is still someone's cwd accepts no new entries (as on Linux).
   if (parent.nlink === 0) throw new FuseError(Errno.ENOENT);
-  if (parent.entries.get(name)) throw new FuseError(Errno.EEXIST);
+  if (who) mayCreate(parent, who);
 }
 
 /**
@@ -37,8 +43,8 @@ function groupFor(ctx: RequestContext, parent: DirInode): number {
 }
 
 export function mkdir(table: InodeTable, ctx: RequestContext, parent: DirInode, name: string,
-  mode: number, umask: number): DirInode {
-  checkNew(parent, name);
+  mode: number, umask: number, who?: Caller): DirInode {
+  checkNew(parent, name, who);
   const perm = (mode & MODE_PERM & ~umask) | (parent.mode & S_ISGID);
   const dir = table.newDir(perm, ctx.uid, groupFor(ctx, parent), parent);
   parent.entries.add(name, dir);
@@ -48,8 +54,8 @@ export function mkdir(table: InodeTable, ctx: RequestContext, parent: DirInode, 
 }
 
 export function createFile(table: InodeTable, ctx: RequestContext, parent: DirInode, name: string,
-  mode: number, umask: number): FileInode {
-  checkNew(parent, name);
+  mode: number, umask: number, who?: Caller): FileInode {
+  checkNew(parent, name, who);
   const file = table.newFile(mode & MODE_PERM & ~umask, ctx.uid, groupFor(ctx, parent));
   parent.entries.add(name, file);
   parent.modified();
@@ -61,13 +67,15 @@ export function createFile(table: InodeTable, ctx: RequestContext, parent: DirIn
  * (in the kernel's new_encode_dev form, which is what fuse_attr.rdev carries back).
  */
 export function mknod(table: InodeTable, ctx: RequestContext, parent: DirInode, name: string,
-  mode: number, rdev: number, umask: number): FileInode | SpecialInode {
+  mode: number, rdev: number, umask: number, who?: Caller): FileInode | SpecialInode {
   const type = mode & S_IFMT;
-  if (type === 0 || type === S_IFREG) return createFile(table, ctx, parent, name, mode, umask);
+  if (type === 0 || type === S_IFREG) return createFile(table, ctx, parent, name, mode, umask, who);
   if (type === S_IFDIR) throw new FuseError(Errno.EPERM);
   if (type !== S_IFCHR && type !== S_IFBLK && type !== S_IFIFO && type !== S_IFSOCK) throw new FuseError(Errno.EINVAL);
-  checkNew(parent, name);
+  checkNew(parent, name, who);
   const isDev = type === S_IFCHR || type === S_IFBLK;
+  // Device nodes need CAP_MKNOD (vfs_mknod).
+  if (isDev && who && !who.privileged) throw new FuseError(Errno.EPERM);
   const node = table.newSpecial(type | (mode & MODE_PERM & ~umask), isDev ? rdev : 0, ctx.uid, groupFor(ctx, parent));
   parent.entries.add(name, node);
   parent.modified();
@@ -76,25 +84,29 @@ export function mknod(table: InodeTable, ctx: RequestContext, parent: DirInode, 
 
 /** symlink(2): the target is stored as given, never resolved; "" and PATH_MAX bytes are refused as Linux does. */
 export function symlink(table: InodeTable, ctx: RequestContext, parent: DirInode, name: string,
-  target: string): SymlinkInode {
+  target: string, who?: Caller): SymlinkInode {
   if (target === '') throw new FuseError(Errno.ENOENT);
   if (target.length >= PATH_MAX || nameByteLength(target) >= PATH_MAX) throw new FuseError(Errno.ENAMETOOLONG);
-  checkNew(parent, name);
+  checkNew(parent, name, who);
   const node = table.newSymlink(target, ctx.uid, groupFor(ctx, parent));
   parent.entries.add(name, node);
   parent.modified();
   return node;
 }
 
-/** link(2): another name for `node`. Directories cannot be hard-linked (EPERM, as on Linux). */
-export function link(node: Inode, newparent: DirInode, newname: string): void {
+/**
+ * link(2): another name for `node`. Directories cannot be hard-linked (EPERM, as on Linux). The
+ * caller needs write and search permission on the new parent only (fs.protected_hardlinks, which
+ * also asks for ownership or read+write access to the file, is the kernel's own check).
+ */
+export function link(node: Inode, newparent: DirInode, newname: string, who?: Caller): void {
   if (node instanceof DirInode) throw new FuseError(Errno.EPERM);
   // A file whose last name is gone (open, or still known to the kernel) cannot come back, except
   // an O_TMPFILE made for exactly that (linkat(fd, "", …, AT_EMPTY_PATH)).
   const revive = node.nlink === 0;
   if (revive && !(node instanceof FileInode && node.linkable)) throw new FuseError(Errno.ENOENT);
   if (node.nlink >= LINK_MAX) throw new FuseError(Errno.EMLINK);
-  checkNew(newparent, newname);
+  checkNew(newparent, newname, who);
   newparent.entries.add(newname, node);
   node.nlink++;
   if (revive) (node as FileInode).linkable = false;
@@ -108,15 +120,23 @@ export function link(node: Inode, newparent: DirInode, newname: string): void {
  * holds it. Without O_EXCL a later linkat(2) may name it. The directory itself does not change.
  */
 export function tmpfile(table: InodeTable, ctx: RequestContext, parent: DirInode, mode: number, umask: number,
-  flags: number): FileInode {
+  flags: number, who?: Caller): FileInode {
+  if (who) mayCreate(parent, who);
   if (parent.nlink === 0) throw new FuseError(Errno.ENOENT);
   const file = table.newFile(mode & MODE_PERM & ~umask, ctx.uid, groupFor(ctx, parent), 0);
   file.linkable = (flags & O_EXCL) === 0;
   return file;
 }
 
-export function unlink(table: InodeTable, parent: DirInode, name: string): void {
-  const node = child(parent, name);
+/** The inode `name` names in `parent`, after the search check when a caller is given. */
+export function lookup(parent: DirInode, name: string, who?: Caller): Inode {
+  if (who) search(parent, who);
+  return child(parent, name);
+}
+
+export function unlink(table: InodeTable, parent: DirInode, name: string, who?: Caller): void {
+  const node = lookup(parent, name, who);
+  if (who) mayDelete(parent, node, who);
   // Linux answers EISDIR where POSIX allows EPERM.
   if (node instanceof DirInode) throw new FuseError(Errno.EISDIR);
   parent.entries.remove(name);
@@ -127,8 +147,9 @@ export function unlink(table: InodeTable, parent: DirInode, name: string): void 
   table.release(node);
 }
 
-export function rmdir(table: InodeTable, parent: DirInode, name: string): void {
-  const node = child(parent, name);
+export function rmdir(table: InodeTable, parent: DirInode, name: string, who?: Caller): void {
+  const node = lookup(parent, name, who);
+  if (who) mayDelete(parent, node, who);
   if (!(node instanceof DirInode)) throw new FuseError(Errno.ENOTDIR);
   if (node.entries.count > 0) throw new FuseError(Errno.ENOTEMPTY);
   parent.entries.remove(name);

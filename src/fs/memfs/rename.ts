@@ -2,8 +2,15 @@
 // target: a file may replace a file, a directory only an empty directory; a directory may not
 // move below itself. Replacing keeps the target's readdir cookie (the entry changes its inode in
 // place), so a concurrent readdir sees the name once.
+//
+// Given a Caller, the permission checks of vfs_rename come first, in its order: search on both
+// parents, then may_delete on the source (write + search on its parent, the sticky rule), then
+// may_delete on an existing target or may_create on the new parent, then — for a directory that
+// changes parent, whose ".." is rewritten — write permission on the directory itself.
 import { FuseError, Errno } from '../../errors.js';
 import { Rename } from '../../abi/flags.js';
+import { mayCreate, mayDelete, permitted, search, type Caller } from './access.js';
+import { W_OK } from './constants.js';
 import { checkName } from './directory.js';
 import { DirInode, type Inode } from './inode.js';
 import { child, removedDir } from './namespace.js';
@@ -11,21 +18,31 @@ import type { InodeTable } from './table.js';
 import { now } from './time.js';
 
 export function rename(table: InodeTable, parent: DirInode, name: string, newparent: DirInode,
-  newname: string, flags: number): void {
+  newname: string, flags: number, who?: Caller): void {
   // RENAME_WHITEOUT needs character devices (the POSIX issue); until then it is unsupported.
   if ((flags & ~(Rename.NOREPLACE | Rename.EXCHANGE)) !== 0 ||
     (flags & Rename.NOREPLACE && flags & Rename.EXCHANGE)) throw new FuseError(Errno.EINVAL);
+  if (who) {
+    search(parent, who);
+    search(newparent, who);
+  }
   const node = child(parent, name);
   checkName(newname);
-  if (flags & Rename.EXCHANGE) return exchange(parent, name, newparent, newname);
+  if (flags & Rename.EXCHANGE) return exchange(parent, name, newparent, newname, who);
 
   if (node instanceof DirInode && node.contains(newparent)) throw new FuseError(Errno.EINVAL);
   const dst = newparent.entries.get(newname);
+  if (dst && flags & Rename.NOREPLACE) throw new FuseError(Errno.EEXIST);
+  // Two names of one inode: POSIX says rename does nothing and succeeds (before any check).
+  if (dst?.node === node) return;
+  if (who) {
+    mayDelete(parent, node, who);
+    if (dst) mayDelete(newparent, dst.node, who);
+    else mayCreate(newparent, who);
+    if (node instanceof DirInode && parent !== newparent && !permitted(node, who, W_OK)) throw new FuseError(Errno.EACCES);
+  }
   let replaced: Inode | undefined;
   if (dst) {
-    if (flags & Rename.NOREPLACE) throw new FuseError(Errno.EEXIST);
-    // Two names of one inode: POSIX says rename does nothing and succeeds.
-    if (dst.node === node) return;
     replaced = dst.node;
     if (node instanceof DirInode) {
       if (!(replaced instanceof DirInode)) throw new FuseError(Errno.ENOTDIR);
@@ -57,7 +74,7 @@ export function rename(table: InodeTable, parent: DirInode, name: string, newpar
 }
 
 /** RENAME_EXCHANGE: both names must exist; they swap inodes, whatever their types. */
-function exchange(parent: DirInode, name: string, newparent: DirInode, newname: string): void {
+function exchange(parent: DirInode, name: string, newparent: DirInode, newname: string, who: Caller | undefined): void {
   const src = parent.entries.get(name)!;
   const dst = newparent.entries.get(newname);
   if (!dst) throw new FuseError(Errno.ENOENT);
@@ -66,6 +83,15 @@ function exchange(parent: DirInode, name: string, newparent: DirInode, newname: 
   if (a === b) return;
   if (a instanceof DirInode && a.contains(newparent)) throw new FuseError(Errno.EINVAL);
   if (b instanceof DirInode && b.contains(parent)) throw new FuseError(Errno.EINVAL);
+  if (who) {
+    mayDelete(parent, a, who);
+    mayDelete(newparent, b, who);
+    if (parent !== newparent) {
+      for (const d of [a, b]) {
+        if (d instanceof DirInode && !permitted(d, who, W_OK)) throw new FuseError(Errno.EACCES);
+      }
+    }
+  }
 
   src.node = b;
   dst.node = a;

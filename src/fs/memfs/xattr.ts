@@ -8,13 +8,12 @@
 //   anything else (system.*, no prefix) is not supported here: EOPNOTSUPP.
 // Names are at most XATTR_NAME_MAX bytes (ERANGE), values XATTR_SIZE_MAX (E2BIG).
 import { FuseError, Errno } from '../../errors.js';
-import type { RequestContext } from '../../filesystem.js';
 import { nameByteLength } from '../../abi/names.js';
 import { SETXATTR_ACL_KILL_SGID } from '../../abi/flags.js';
 import {
   R_OK, S_ISGID, S_ISVTX, W_OK, XATTR_CREATE, XATTR_NAME_MAX, XATTR_REPLACE, XATTR_SIZE_MAX,
 } from './constants.js';
-import { permitted } from './access.js';
+import { permitted, type Caller } from './access.js';
 import { DirInode, FileInode, type Inode } from './inode.js';
 import { now } from './time.js';
 
@@ -33,27 +32,27 @@ function checkName(name: string): Prefix {
 }
 
 /** Throws what Linux answers when the caller may not read (or write) `name` on `node`. */
-function checkPermission(node: Inode, ctx: RequestContext, prefix: Prefix, write: boolean): void {
+function checkPermission(node: Inode, who: Caller, prefix: Prefix, write: boolean): void {
   const denied = write ? Errno.EPERM : Errno.ENODATA;
   if (prefix === 'trusted.') {
-    if (ctx.uid !== 0) throw new FuseError(denied);
+    if (!who.privileged) throw new FuseError(denied);
   } else if (prefix === 'security.') {
-    if (write && ctx.uid !== 0) throw new FuseError(Errno.EPERM);
+    if (write && !who.privileged) throw new FuseError(Errno.EPERM);
   } else {
     if (!(node instanceof FileInode || node instanceof DirInode)) throw new FuseError(denied);
-    if (write && node instanceof DirInode && node.mode & S_ISVTX && ctx.uid !== node.uid && ctx.uid !== 0) {
+    if (write && node instanceof DirInode && node.mode & S_ISVTX && !who.owns(node)) {
       throw new FuseError(Errno.EPERM);
     }
-    if (!permitted(node, ctx, write ? W_OK : R_OK)) throw new FuseError(Errno.EACCES);
+    if (!permitted(node, who, write ? W_OK : R_OK)) throw new FuseError(Errno.EACCES);
   }
 }
 
-export function setxattr(node: Inode, ctx: RequestContext, name: string, value: Uint8Array, flags: number,
+export function setxattr(node: Inode, who: Caller, name: string, value: Uint8Array, flags: number,
   setxattrFlags: number): void {
   if (flags & ~(XATTR_CREATE | XATTR_REPLACE)) throw new FuseError(Errno.EINVAL);
   const prefix = checkName(name);
   if (value.length > XATTR_SIZE_MAX) throw new FuseError(Errno.E2BIG);
-  checkPermission(node, ctx, prefix, true);
+  checkPermission(node, who, prefix, true);
   const exists = node.xattrs?.has(name) ?? false;
   if (flags & XATTR_CREATE && exists) throw new FuseError(Errno.EEXIST);
   if (flags & XATTR_REPLACE && !exists) throw new FuseError(Errno.ENODATA);
@@ -64,21 +63,21 @@ export function setxattr(node: Inode, ctx: RequestContext, name: string, value: 
 }
 
 /** The stored value (never modified in place: setxattr replaces it), or ENODATA. */
-export function getxattr(node: Inode, ctx: RequestContext, name: string): Buffer {
-  checkPermission(node, ctx, checkName(name), false);
+export function getxattr(node: Inode, who: Caller, name: string): Buffer {
+  checkPermission(node, who, checkName(name), false);
   const value = node.xattrs?.get(name);
   if (!value) throw new FuseError(Errno.ENODATA);
   return value;
 }
 
-export function listxattr(node: Inode, ctx: RequestContext): string[] {
+export function listxattr(node: Inode, who: Caller): string[] {
   if (!node.xattrs) return [];
   const names = [...node.xattrs.keys()];
-  return ctx.uid === 0 ? names : names.filter((n) => !n.startsWith('trusted.'));
+  return who.privileged ? names : names.filter((n) => !n.startsWith('trusted.'));
 }
 
-export function removexattr(node: Inode, ctx: RequestContext, name: string): void {
-  checkPermission(node, ctx, checkName(name), true);
+export function removexattr(node: Inode, who: Caller, name: string): void {
+  checkPermission(node, who, checkName(name), true);
   if (!node.xattrs?.delete(name)) throw new FuseError(Errno.ENODATA);
   if (node.xattrs.size === 0) node.xattrs = undefined;
   node.setCtime(now());
