@@ -134,8 +134,12 @@ for (const m of mounts()) {
     notes.push(`could not remove the stale test mount ${m.target}: ${String(e.stderr || e.message).trim()}`);
   }
 }
+// Empty leftovers of killed runs; only old ones: a run going on beside this one may have just made its own.
 for (const name of readdirSync(tmp)) {
-  if (name.startsWith('fuse-uring-test-')) { try { rmdirSync(join(tmp, name)); } catch { /* not empty or mounted */ } }
+  if (!name.startsWith('fuse-uring-test-')) continue;
+  try {
+    if (Date.now() - statSync(join(tmp, name)).mtimeMs > 10 * 60_000) rmdirSync(join(tmp, name));
+  } catch { /* not empty, mounted, or gone */ }
 }
 
 // Summary.

@@ -16,21 +16,37 @@ import { ROOT, type ReadyEvent, type Transport } from './daemon.js';
 import { isMounted } from './proc.js';
 import { runCmd, type RunOptions } from './run.js';
 
-export type FsKind = 'memfs' | 'mirror';
+/**
+ * 'mirror' is the fixture's default mirror: with FUSE passthrough when root, so the kernel does
+ * the reads and writes on the source files itself. 'mirror-nopt' (--no-passthrough) makes the
+ * mirror's own read/write/O_APPEND code carry the data.
+ */
+export type FsKind = 'memfs' | 'mirror' | 'mirror-nopt';
 
 const FIXTURE = join(ROOT, 'dist', 'test', 'fixtures', 'daemon.js');
 
-/** The fixture serves mirror once its source names it (`--fs mirror --source <dir>`). */
-export function fixtureSupportsMirror(): boolean {
+function fixtureSource(): string {
   try {
-    return /['"]mirror['"]/.test(readFileSync(FIXTURE, 'utf8'));
+    return readFileSync(FIXTURE, 'utf8');
   } catch {
-    return false;
+    return '';
   }
 }
 
-/** memfs always; mirror as soon as the fixture can serve it. */
-export const FILESYSTEMS: readonly FsKind[] = fixtureSupportsMirror() ? ['memfs', 'mirror'] : ['memfs'];
+/** The fixture serves mirror once its source names it (`--fs mirror --source <dir>`). */
+export function fixtureSupportsMirror(): boolean {
+  return /['"]mirror['"]/.test(fixtureSource());
+}
+
+/** memfs always; mirror as soon as the fixture can serve it, also without passthrough if it can. */
+export const FILESYSTEMS: readonly FsKind[] = [
+  'memfs',
+  ...(fixtureSupportsMirror() ? ['mirror' as const] : []),
+  ...(fixtureSupportsMirror() && /['"]no-passthrough['"]/.test(fixtureSource()) ? ['mirror-nopt' as const] : []),
+];
+
+/** How a describe() names the filesystem. */
+export const fsLabel = (fs: FsKind) => (fs === 'mirror-nopt' ? 'mirror --no-passthrough' : fs);
 
 export const TRANSPORTS = ['uring', 'dev'] as const satisfies readonly Transport[];
 
@@ -173,7 +189,7 @@ export async function withFs(fs: FsKind, transport: Transport, body: (m: FsMount
   o: WithFsOptions = {}): Promise<void> {
   const tmp = await realpath(tmpdir());
   const scratch = await mkdtemp(join(tmp, 'fuse-uring-data-programs-'));
-  const source = fs === 'mirror' ? await mkdtemp(join(tmp, 'fuse-uring-data-mirror-src-')) : undefined;
+  const source = fs !== 'memfs' ? await mkdtemp(join(tmp, 'fuse-uring-data-mirror-src-')) : undefined;
   const programs: Program[] = [];
   const killPrograms = () => Promise.all(programs.map((p) => p.kill()));
   let child: Child | undefined;
@@ -181,8 +197,9 @@ export async function withFs(fs: FsKind, transport: Transport, body: (m: FsMount
   const stop = async () => { await killPrograms(); return (stopping ??= teardown(child!)); };
   try {
     const mnt = await makeMountpoint(`prog-${transport}-${fs}`);
-    const args = [FIXTURE, '--transport', transport, '--mnt', mnt, '--fs', fs];
+    const args = [FIXTURE, '--transport', transport, '--mnt', mnt, '--fs', fs === 'memfs' ? 'memfs' : 'mirror'];
     if (source) args.push('--source', source);
+    if (fs === 'mirror-nopt') args.push('--no-passthrough');
     if (o.opt) args.push('--opt', o.opt);
     child = new Child(`daemon(${transport}, ${fs})`, mnt, process.execPath, args);
     const c = child;

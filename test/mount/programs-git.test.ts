@@ -1,9 +1,10 @@
-// git and sqlite3 on a real mount, for every filesystem the fixture serves (memfs; mirror once
-// the fixture has it) over both transports. git: init, commits of hundreds of files (add,
-// modify, rename, delete, gc), fsck --full, clone (hard-linked and --no-local) inside the mount.
-// sqlite3: a WAL database (the -shm file is a MAP_SHARED mapping shared by every connection)
-// filled in transactions by one process while another holds a read snapshot and a third reads
-// committed data, then integrity_check, here and on a copy taken out of the mount.
+// git and sqlite3 on a real mount, for every filesystem the fixture serves (memfs; mirror with
+// and without FUSE passthrough once the fixture has them) over both transports. git: init,
+// commits of hundreds of files (add, modify, rename, delete, gc), fsck --full, clone
+// (hard-linked and --no-local) inside the mount. sqlite3: a WAL database (the -shm file is a
+// MAP_SHARED mapping shared by every connection) filled in transactions by one process while
+// another holds a read snapshot and a third reads committed data, then integrity_check, here
+// and on a copy taken out of the mount.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFile, lstat, mkdir, readdir, rm, symlink, unlink, writeFile } from 'node:fs/promises';
@@ -12,7 +13,7 @@ import { join } from 'node:path';
 import { inBatches } from '../helpers/files.js';
 import { uringSkipReason } from '../helpers/proc.js';
 import { mustRun, runCmd } from '../helpers/run.js';
-import { FILESYSTEMS, TRANSPORTS, opts, transportName, withFs, type FsMount } from '../helpers/programs.js';
+import { FILESYSTEMS, TRANSPORTS, fsLabel, opts, transportName, withFs, type FsMount } from '../helpers/programs.js';
 
 const T = { timeout: 200_000 };
 
@@ -39,7 +40,7 @@ for (const fsKind of FILESYSTEMS) {
   for (const transport of TRANSPORTS) {
     const skip = transport === 'uring' ? uringSkipReason() : false;
 
-    describe(`git and sqlite3 on ${fsKind} over ${transportName(transport)}`, { skip }, () => {
+    describe(`git and sqlite3 on ${fsLabel(fsKind)} over ${transportName(transport)}`, { skip }, () => {
       it('git: init, commits of 300 files, modify/rename/delete, gc, fsck --full, clone twice', T, () =>
         withFs(fsKind, transport, async (m) => {
           const repo = join(m.mnt, 'repo');

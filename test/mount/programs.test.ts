@@ -1,8 +1,9 @@
-// Real programs on a real mount, for every filesystem the fixture serves (memfs; mirror once the
-// fixture has it) over both transports: tar create/extract of a tree with symlinks, hard links
-// and 255-byte names in both directions; cp -a of a real tree; mmap MAP_SHARED against read()
-// and write(); concurrent O_APPEND writers; rename-over while a reader holds the old file.
-// git and sqlite3 are in programs-git.test.ts. Helpers: test/helpers/programs.ts.
+// Real programs on a real mount, for every filesystem the fixture serves (memfs; mirror with and
+// without FUSE passthrough once the fixture has them) over both transports: tar create/extract
+// of a tree with symlinks, hard links and 255-byte names in both directions; cp -a of a real
+// tree; mmap MAP_SHARED against read() and write(); concurrent O_APPEND writers; rename-over
+// while a reader holds the old file. git and sqlite3 are in programs-git.test.ts. Helpers:
+// test/helpers/programs.ts.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -12,7 +13,7 @@ import { join } from 'node:path';
 import { uringSkipReason } from '../helpers/proc.js';
 import { mustRun, runCmd } from '../helpers/run.js';
 import {
-  FILESYSTEMS, TRANSPORTS, assertSameTree, opts, py, snapshotTree, transportName, withFs, type FsMount,
+  FILESYSTEMS, TRANSPORTS, assertSameTree, fsLabel, opts, py, snapshotTree, transportName, withFs, type FsMount,
 } from '../helpers/programs.js';
 
 const T = { timeout: 200_000 };
@@ -95,6 +96,12 @@ async function checkSpecials(tree: string): Promise<void> {
 async function diffTrees(a: string, b: string): Promise<void> {
   const r = await runCmd('diff', ['-r', '--no-dereference', a, b], { timeout: 60_000 });
   assert.equal(r.code, 0, `diff -r ${a} ${b} (exit ${r.code}):\n${r.stdout.slice(0, 4000)}${r.stderr}`);
+}
+
+/** mkdir, then the path (for arguments built inline). */
+async function mkdirAnd(dir: string): Promise<string> {
+  await mkdir(dir);
+  return dir;
 }
 
 /** sha256sum(1) of a file (read by a program, not by the test process). */
@@ -262,7 +269,7 @@ for (const fsKind of FILESYSTEMS) {
   for (const transport of TRANSPORTS) {
     const skip = transport === 'uring' ? uringSkipReason() : false;
 
-    describe(`real programs on ${fsKind} over ${transportName(transport)}`, { skip }, () => {
+    describe(`real programs on ${fsLabel(fsKind)} over ${transportName(transport)}`, { skip }, () => {
       it('tar: a tree with symlinks, hard links, 255-byte names and modes, into the mount and back out', T, () =>
         withFs(fsKind, transport, async (m) => {
           const orig = join(m.scratch, 'orig');
@@ -405,9 +412,4 @@ for (const fsKind of FILESYSTEMS) {
         }));
     });
   }
-}
-
-async function mkdirAnd(dir: string): Promise<string> {
-  await mkdir(dir);
-  return dir;
 }
