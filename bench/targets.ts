@@ -62,7 +62,7 @@ async function stopDaemon(child: ChildProcess, mnt: string): Promise<void> {
 async function cliTarget(name: TargetName, args: string[], mnt: string, extra: () => void = () => {}): Promise<Target> {
   const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   child.unref();
-  const settings = await waitForLine(child, /fuse-uring: \S+ mounted at .*\)/, name).catch(async (e: Error) => {
+  const settings = await waitForLine(child, /fuse-uring: .* mounted at .*\)/, name).catch(async (e: Error) => {
     await stopDaemon(child, mnt);
     throw e;
   });

@@ -27,7 +27,9 @@ Options:
   --fd-cache N                 mirror: O_PATH fds kept open for inodes (default 2048; the rest are
                                found again by name when needed)
   -o opt[,opt...]              mount options: ${OPTION_NAMES.join(', ')}
-                               default_permissions is on unless -o no_default_permissions
+                               default_permissions is on (the kernel checks permissions) unless
+                               -o no_default_permissions (memfs then checks them itself, mirror
+                               leaves them to the source); -o allow_other lets other users in
   --debug                      print one line per request and reply to stderr
   -h, --help                   this text
 
