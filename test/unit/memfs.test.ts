@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { MemFs, type MemFsOptions } from '../../src/fs/memfs/index.js';
 import { CHUNK } from '../../src/fs/memfs/filedata.js';
 import { FuseError, Errno } from '../../src/errors.js';
-import type { DirentPlusWriter, DirentWriter, Entry, RequestContext } from '../../src/filesystem.js';
+import type { RequestContext } from '../../src/filesystem.js';
+import { Dirents, DirentsPlus } from './dirents.js';
 
 const ROOT = 1;
 const O_RDWR = 2, O_WRONLY = 1, O_EXCL = 0o200, O_TRUNC = 0o1000, O_APPEND = 0o2000;
@@ -43,25 +44,6 @@ function size(m: MemFs, ino: number): number {
   return m.getattr(c, ino, undefined).attr.size!;
 }
 
-class Dirents implements DirentWriter {
-  list: { name: string; ino: number; type: number; off: number }[] = [];
-  constructor(private room = Infinity) {}
-  add(name: string, ino: number, type: number, off: number): boolean {
-    if (this.room-- <= 0) return false;
-    this.list.push({ name, ino, type, off });
-    return true;
-  }
-}
-
-class DirentsPlus implements DirentPlusWriter {
-  list: { name: string; entry: Entry; off: number }[] = [];
-  constructor(private room = Infinity) {}
-  add(name: string, entry: Entry, off: number): boolean {
-    if (this.room-- <= 0) return false;
-    this.list.push({ name, entry, off });
-    return true;
-  }
-}
 
 /** Every name in a directory, read `perPage` entries at a time as getdents would. */
 function ls(m: MemFs, dir: number, perPage = 1000): string[] {

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { MirrorFs, type MirrorFsOptions } from '../../src/fs/mirror/index.js';
 import { FuseError, Errno } from '../../src/errors.js';
 import { bufferToName } from '../../src/abi/names.js';
-import type { DirentPlusWriter, DirentWriter, Entry, RequestContext } from '../../src/filesystem.js';
+import type { RequestContext } from '../../src/filesystem.js';
+import { Dirents, DirentsPlus } from './dirents.js';
 
 const ROOT = 1;
 const O_RDONLY = 0, O_RDWR = 2, O_EXCL = 0o200;
@@ -45,25 +46,6 @@ function throwsErrno(fn: () => unknown, errno: number): void {
   assert.throws(fn, (e: unknown) => e instanceof FuseError && e.errno === errno, `expected errno ${errno}`);
 }
 
-class Dirents implements DirentWriter {
-  list: { name: string; ino: number; type: number; off: number }[] = [];
-  constructor(private room = Infinity) {}
-  add(name: string, ino: number, type: number, off: number): boolean {
-    if (this.room-- <= 0) return false;
-    this.list.push({ name, ino, type, off });
-    return true;
-  }
-}
-
-class DirentsPlus implements DirentPlusWriter {
-  list: { name: string; entry: Entry; off: number }[] = [];
-  constructor(private room = Infinity) {}
-  add(name: string, entry: Entry, off: number): boolean {
-    if (this.room-- <= 0) return false;
-    this.list.push({ name, entry, off });
-    return true;
-  }
-}
 
 /** Every name of a directory, reading pages of `page` entries, resuming at each last offset. */
 function listAll(m: MirrorFs, nodeid: number, page: number): string[] {

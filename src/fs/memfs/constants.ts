@@ -3,27 +3,16 @@
 // and the argument values of the syscalls whose requests memfs answers (fallocate, lseek, fcntl
 // locks, flock, xattrs, poll). Protocol flag families (RENAME_*, FUSE_INIT bits) live in
 // src/abi/flags.ts.
+export * from '../linux.js';
 
-export const S_IFMT = 0o170000;
 export const S_IFSOCK = 0o140000;
-export const S_IFLNK = 0o120000;
-export const S_IFREG = 0o100000;
 export const S_IFBLK = 0o060000;
-export const S_IFDIR = 0o040000;
 export const S_IFCHR = 0o020000;
 export const S_IFIFO = 0o010000;
 export const S_ISUID = 0o4000;
-export const S_ISGID = 0o2000;
 export const S_ISVTX = 0o1000;
 export const S_IXGRP = 0o0010;
-/** Any execute bit. */
-export const S_IXUGO = 0o0111;
-/** The permission and set-id bits chmod may change. */
-export const MODE_PERM = 0o7777;
 
-export const O_ACCMODE = 3;
-export const O_WRONLY = 1;
-export const O_RDWR = 2;
 /** __FMODE_EXEC: the kernel's open for execve(2) carries it in the flags FUSE passes on. */
 export const FMODE_EXEC = 0o40;
 export const O_EXCL = 0o200;
@@ -32,15 +21,9 @@ export const O_APPEND = 0o2000;
 
 /** Largest byte offset a JavaScript number addresses exactly; writes and truncates past it get EFBIG. */
 export const MAX_FILE_SIZE = Number.MAX_SAFE_INTEGER;
-/** PATH_MAX: a symlink target must be shorter, in bytes. */
-export const PATH_MAX = 4096;
 /** st_nlink is a u32 on the wire. */
 export const LINK_MAX = 0xffffffff;
 
-/** access(2) mask bits. */
-export const R_OK = 4;
-export const W_OK = 2;
-export const X_OK = 1;
 
 /** fallocate(2) modes. */
 export const FALLOC_FL_KEEP_SIZE = 0x01;
@@ -67,8 +50,6 @@ export const LOCK_UN = 8;
 /** setxattr(2) flags. */
 export const XATTR_CREATE = 1;
 export const XATTR_REPLACE = 2;
-/** XATTR_NAME_MAX and XATTR_SIZE_MAX. */
-export const XATTR_NAME_MAX = 255;
 export const XATTR_SIZE_MAX = 65536;
 
 /** poll(2) events; DEFAULT_POLLMASK is what a file without its own poll method reports. */
@@ -78,6 +59,3 @@ export const POLLRDNORM = 0x040;
 export const POLLWRNORM = 0x100;
 export const DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
 
-/** statx(2) mask bits. */
-export const STATX_BASIC_STATS = 0x7ff;
-export const STATX_BTIME = 0x800;

@@ -2,20 +2,10 @@
 // (O_DIRECTORY, O_NOFOLLOW, O_DIRECT on arm) come from Node's own table; the rest are the same on
 // every Linux architecture Node runs on.
 import { constants as fsc } from 'node:fs';
+export * from '../linux.js';
 
-export const S_IFMT = 0o170000;
-export const S_IFLNK = 0o120000;
-export const S_IFREG = 0o100000;
-export const S_IFDIR = 0o040000;
-export const S_ISGID = 0o2000;
-export const S_IXUGO = 0o0111;
-/** The permission and set-id bits chmod and the creating calls take. */
-export const MODE_PERM = 0o7777;
 
-export const O_ACCMODE = 3;
 export const O_RDONLY = 0;
-export const O_WRONLY = 1;
-export const O_RDWR = 2;
 export const O_CREAT = fsc.O_CREAT;
 export const O_EXCL = fsc.O_EXCL;
 export const O_NOCTTY = fsc.O_NOCTTY;
@@ -34,20 +24,10 @@ export const AT_SYMLINK_NOFOLLOW = 0x100;
 /** AT_STATX_FORCE_SYNC | AT_STATX_DONT_SYNC: the statx flags a FUSE_STATX may carry on. */
 export const AT_STATX_SYNC_TYPE = 0x6000;
 
-export const STATX_BASIC_STATS = 0x7ff;
-export const STATX_BTIME = 0x800;
 
 /** utimensat(2) nsec values. */
 export const UTIME_NOW = (1 << 30) - 1;
 export const UTIME_OMIT = (1 << 30) - 2;
 
-/** access(2) mask bits. */
-export const R_OK = 4;
-export const W_OK = 2;
-export const X_OK = 1;
 
-/** PATH_MAX: a symlink target must be shorter, in bytes. */
-export const PATH_MAX = 4096;
 export const NAME_MAX = 255;
-/** XATTR_NAME_MAX. */
-export const XATTR_NAME_MAX = 255;
