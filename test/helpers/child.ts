@@ -99,6 +99,16 @@ export class Child {
   }
 }
 
+/** The complete JSON-object lines of a child's stdout (a daemon's event protocol); a partial last line is skipped. */
+export function parseJsonLines<T>(stdout: string): T[] {
+  const out: T[] = [];
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try { out.push(JSON.parse(line) as T); } catch { /* a partial line: not complete yet */ }
+  }
+  return out;
+}
+
 export function fmtExit(e: ExitInfo): string {
   return e.signal ? `signal ${e.signal}` : `code ${e.code}`;
 }

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Child, fmtExit, makeMountpoint, teardown, withDeadline, type ExitInfo, type TeardownReport } from './child.js';
+import { Child, fmtExit, makeMountpoint, parseJsonLines, teardown, withDeadline, type ExitInfo, type TeardownReport } from './child.js';
 import { isMounted } from './proc.js';
 
 /** The repository root, from dist/test/helpers/. */
@@ -47,14 +47,7 @@ export interface Daemon {
   stop(): Promise<TeardownReport>;
 }
 
-function parseEvents(stdout: string): DaemonEvent[] {
-  const events: DaemonEvent[] = [];
-  for (const line of stdout.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    try { events.push(JSON.parse(line) as DaemonEvent); } catch { /* a partial line: not complete yet */ }
-  }
-  return events;
-}
+const parseEvents = (stdout: string): DaemonEvent[] => parseJsonLines<DaemonEvent>(stdout);
 
 export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const mnt = await makeMountpoint(`${opts.transport}-${opts.fs ?? 'memfs'}`);

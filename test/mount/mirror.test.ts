@@ -9,7 +9,7 @@ import {
   chmod, link, lstat, mkdir, readFile, readdir, readlink, realpath, rename, rm, stat, symlink, unlink, writeFile,
 } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Child, fmtExit, makeMountpoint, teardown, withDeadline, type TeardownReport } from '../helpers/child.js';
+import { Child, fmtExit, makeMountpoint, parseJsonLines, teardown, withDeadline, type TeardownReport } from '../helpers/child.js';
 import { ROOT } from '../helpers/daemon.js';
 import { isMounted, uringSkipReason } from '../helpers/proc.js';
 import { mustRun, runCmd, sh } from '../helpers/run.js';
@@ -24,14 +24,7 @@ type Event = { event: string; [k: string]: unknown };
 interface Ready extends Event { pid: number; transport: string; passthrough: boolean; offeredPassthrough: boolean; flagNames: string[] }
 interface Stats extends Event { seq: number; mirror: MirrorStats; fds: number; session: { requests: number } }
 
-function parseEvents(stdout: string): Event[] {
-  const out: Event[] = [];
-  for (const line of stdout.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    try { out.push(JSON.parse(line) as Event); } catch { /* partial line */ }
-  }
-  return out;
-}
+const parseEvents = (stdout: string): Event[] => parseJsonLines<Event>(stdout);
 
 interface Mirror {
   readonly mnt: string;
