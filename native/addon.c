@@ -265,6 +265,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "reap", fu_reap },
 		{ "channelCreate", fu_channel_create },
 		{ "channelSetupRing", fu_channel_setup_ring },
+		{ "channelSetSpin", fu_channel_set_spin },
 		{ "channelAddDevSlots", fu_channel_add_dev_slots },
 		{ "channelStart", fu_channel_start },
 		{ "commit", fu_commit },

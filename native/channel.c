@@ -404,6 +404,8 @@ napi_value fu_stats(napi_env env, napi_callback_info info)
 		{ "enters", ch->st.enters },       { "sqes", ch->st.sqes },
 		{ "cqes", ch->st.cqes },           { "devReads", ch->st.dev_reads },
 		{ "devWrites", ch->st.dev_writes }, { "callbacks", ch->st.callbacks },
+		{ "wakeups", ch->st.wakeups },    { "spins", ch->st.spins },
+		{ "spinHits", ch->st.spin_hits }, { "spinMicros", ch->st.spin_ns / 1000.0 },
 		{ "ringFd", ch->has_ring ? (double)ch->ring.fd : -1.0 },
 	};
 	if (napi_create_object(env, &obj) != napi_ok) {

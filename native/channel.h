@@ -56,6 +56,7 @@ struct channel {
 
 	struct slot *slots;
 	unsigned nslots, slots_cap;
+	unsigned ring_held;      /* ring slots in ST_USER: requests JavaScript has not answered yet */
 	unsigned ndev;
 	uint32_t dev_free;       /* head of the free dev slot list */
 
@@ -77,8 +78,15 @@ struct channel {
 	int dev_poll_active, prepare_active;
 	int dev_dead;            /* /dev/fuse reported a terminal error: never polled again */
 
+	/* Polling the CQ before sleeping (see on_ring_poll): 0 = off. */
+	struct {
+		uint64_t max_ns, cur_ns;  /* configured window, and the current (adaptive) one */
+		uint64_t idle_since;      /* when the last batch was answered (CLOCK_MONOTONIC ns) */
+	} spin;
+
 	struct {
 		double enters, sqes, cqes, dev_reads, dev_writes, callbacks;
+		double spins, spin_hits, spin_ns, wakeups;
 	} st;
 	unsigned long enters_ul; /* fu_ring_* counts syscalls here */
 };
@@ -97,6 +105,14 @@ static inline napi_value js_int(napi_env env, int64_t v)
 	napi_value r = NULL;
 	if (napi_create_int64(env, v, &r) != napi_ok) fu_napi_failed(env, napi_generic_failure, "napi_create_int64");
 	return r;
+}
+
+/* Every ring slot state change goes through here, so that ring_held stays exact. */
+static inline void set_ring_state(struct channel *ch, struct slot *s, uint8_t state)
+{
+	if (s->state == ST_USER) ch->ring_held--;
+	if (state == ST_USER) ch->ring_held++;
+	s->state = state;
 }
 
 static inline void sync_enters(struct channel *ch)

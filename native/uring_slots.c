@@ -57,7 +57,7 @@ static int queue_register(struct channel *ch, unsigned idx)
 	prep_cmd(ch, sqe, idx, FUSE_IO_URING_CMD_REGISTER, 0);
 	sqe->addr = (uint64_t)(uintptr_t)ch->ring_iov[idx];
 	sqe->len = 2;
-	ch->slots[idx].state = ST_KERNEL;
+	set_ring_state(ch, &ch->slots[idx], ST_KERNEL);
 	ch->slots[idx].last_cmd = FUSE_IO_URING_CMD_REGISTER;
 	return 0;
 }
@@ -73,7 +73,7 @@ int handle_ring_cqe(struct channel *ch, const struct fu_cqe *c)
 	int res = c->res;
 
 	if (res >= 0) {
-		s->state = ST_USER;
+		set_ring_state(ch, s, ST_USER);
 		return push_event(ch, (int32_t)idx, 0);
 	}
 	if (res == -EAGAIN && s->last_cmd == FUSE_IO_URING_CMD_REGISTER && s->retries < REGISTER_RETRIES) {
@@ -82,9 +82,9 @@ int handle_ring_cqe(struct channel *ch, const struct fu_cqe *c)
 		if (queue_register(ch, idx) == 0) return 0;
 	}
 	if (res == -ENOTCONN || res == -ECONNABORTED || s->last_cmd == FUSE_IO_URING_CMD_REGISTER)
-		s->state = ST_DEAD;
+		set_ring_state(ch, s, ST_DEAD);
 	else
-		s->state = ST_USER; /* e.g. -ENOENT for a wrong commit_id: the entry still holds its request */
+		set_ring_state(ch, s, ST_USER); /* e.g. -ENOENT for a wrong commit_id: the entry still holds its request */
 	return push_event(ch, (int32_t)idx, res);
 }
 
@@ -103,12 +103,77 @@ static int reap_ring(struct channel *ch)
 
 /* ---- uv callbacks -------------------------------------------------------- */
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+/* Something for us in the ring: a CQE, or (COOP_TASKRUN + TASKRUN_FLAG) task_work that posts one. */
+static int ring_ready(struct channel *ch)
+{
+	if (fu_ring_cq_ready(&ch->ring)) return 1;
+	return (ch->ring.flags & IORING_SETUP_COOP_TASKRUN) && (ch->ring.flags & IORING_SETUP_TASKRUN_FLAG) &&
+	       fu_ring_taskrun_needed(&ch->ring);
+}
+
+/*
+ * Waits for the next request by watching the CQ instead of sleeping in epoll. Why: a caller blocked
+ * in a syscall sends its next request a few µs after our reply wakes it; sleeping in between costs
+ * a wake-up of this thread (an IPI, and on a VM an exit from halt) per request, which dominates the
+ * round trip when the caller runs on another CPU (measured: docs/performance.md).
+ * Only when JavaScript holds no request (a pending async handler is woken by the loop, which must
+ * not wait for us) and bounded by the window, which halves after each fruitless wait and comes back
+ * when a wake-up shows that waiting would have paid (on_ring_poll). Returns 1 if work arrived.
+ */
+static int spin_for_work(struct channel *ch, uint64_t deadline)
+{
+	if (!ch->spin.cur_ns || ch->ring_held || ch->npending) return 0;
+	if ((ch->ring.flags & IORING_SETUP_COOP_TASKRUN) && !(ch->ring.flags & IORING_SETUP_TASKRUN_FLAG)) return 0;
+	uint64_t start = now_ns(), t = start, end = start + ch->spin.cur_ns;
+	if (end > deadline) end = deadline;
+	ch->st.spins++;
+	while (!ring_ready(ch)) {
+		if ((t = now_ns()) >= end) {
+			ch->st.spin_ns += (double)(t - start);
+			ch->spin.cur_ns /= 2;
+			if (ch->spin.cur_ns < 1000) ch->spin.cur_ns = 0;
+			return 0;
+		}
+		cpu_relax();
+	}
+	ch->st.spin_ns += (double)(now_ns() - start);
+	ch->st.spin_hits++;
+	ch->spin.cur_ns = ch->spin.max_ns;
+	return 1;
+}
+
+/* One wake-up serves the ring at most this long: timers, /dev/fuse (FORGET, INTERRUPT) and the
+ * thread pool's completions need the loop too. */
+#define MAX_POLL_NS 1000000u
+#define MAX_SPIN_ROUNDS 4096
+
 void on_ring_poll(uv_poll_t *h, int status, int events)
 {
 	struct channel *ch = h->data;
 	napi_handle_scope scope;
 
 	if (ch->closed) return;
+	uint64_t start = now_ns();
+	ch->st.wakeups++;
+	/* woken soon after the last answer: waiting in the CQ would have caught this request */
+	if (ch->spin.max_ns && ch->spin.idle_since && start - ch->spin.idle_since < ch->spin.max_ns)
+		ch->spin.cur_ns = ch->spin.max_ns;
 	if (napi_open_handle_scope(ch->env, &scope) != napi_ok) return;
 	begin_dispatch(ch);
 	if (status < 0) {
@@ -116,8 +181,9 @@ void on_ring_poll(uv_poll_t *h, int status, int events)
 		push_event(ch, -1, status);
 		goto out;
 	}
-	for (int round = 0; round < MAX_POLL_ROUNDS && !ch->closed; round++) {
-		if (round == 0 && (ch->ring.flags & IORING_SETUP_COOP_TASKRUN) && fu_ring_taskrun_needed(&ch->ring)) {
+	uint64_t deadline = start + MAX_POLL_NS;
+	for (int round = 0; round < MAX_SPIN_ROUNDS && !ch->closed; round++) {
+		if ((ch->ring.flags & IORING_SETUP_COOP_TASKRUN) && fu_ring_taskrun_needed(&ch->ring)) {
 			/* COOP_TASKRUN: the completions are posted by task_work that only runs when we enter the
 			 * kernel (doc §5.1); the wake-up itself does not run it */
 			ch->enters_ul++;
@@ -125,14 +191,38 @@ void on_ring_poll(uv_poll_t *h, int status, int events)
 			sync_enters(ch);
 		}
 		if (reap_ring(ch) < 0) goto out;
+		/* microtasks run when this callback returns: async handlers that settled at once commit here */
 		if (ch->ev_count && deliver(ch)) goto out;
 		flush_sq(ch);
-		if (ch->closed || !fu_ring_cq_ready(&ch->ring)) break;
+		if (ch->closed) break;
+		if (ring_ready(ch)) {
+			if (round < MAX_POLL_ROUNDS || now_ns() < deadline) continue;
+			break; /* level-triggered: the poll fires again after the loop's other handles */
+		}
+		if (!spin_for_work(ch, deadline)) break;
 	}
 out:
 	end_dispatch(ch);
 	if (!ch->closed) flush_sq(ch);
+	ch->spin.idle_since = ch->ring_held ? 0 : now_ns();
 	napi_close_handle_scope(ch->env, scope);
+}
+
+napi_value fu_channel_set_spin(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2];
+	struct channel *ch;
+	int32_t us;
+
+	if (fu_args(env, info, 2, argv, "channelSetSpin") || !(ch = get_channel(env, argv[0])) ||
+	    fu_get_int32(env, argv[1], "micros", &us))
+		return NULL;
+	if (us < 0 || us > 1000000) {
+		fu_throw_range_error(env, "channelSetSpin: micros must be 0 … 1000000 (got %d)", us);
+		return NULL;
+	}
+	ch->spin.max_ns = ch->spin.cur_ns = (uint64_t)us * 1000u;
+	return js_undefined(env);
 }
 
 /* ---- setup --------------------------------------------------------------- */
@@ -290,13 +380,13 @@ napi_value fu_channel_setup_ring(napi_env env, napi_callback_info info)
 			unsigned idx = (unsigned)c.user_data;
 			struct slot *sl = &ch->slots[idx];
 			if (c.res >= 0) {
-				sl->state = ST_USER;
+				set_ring_state(ch, sl, ST_USER);
 				append_pending(ch, (int32_t)idx, 0);
 			} else if (c.res == -EAGAIN && sl->last_cmd == FUSE_IO_URING_CMD_REGISTER && sl->retries < REGISTER_RETRIES) {
 				sl->retries++;
 				if (queue_register(ch, idx) == 0) resubmit = 1;
 			} else {
-				sl->state = ST_DEAD;
+				set_ring_state(ch, sl, ST_DEAD);
 				if (fail_idx < 0) {
 					fail_idx = (int)idx;
 					fail_err = -c.res;
@@ -333,7 +423,7 @@ int commit_ring(struct channel *ch, unsigned idx)
 	if (!sqe) return -EAGAIN;
 	memcpy(&commit_id, s->header + FU_URING_COMMIT_ID_OFFSET, sizeof(commit_id));
 	prep_cmd(ch, sqe, idx, FUSE_IO_URING_CMD_COMMIT_AND_FETCH, commit_id);
-	s->state = ST_KERNEL;
+	set_ring_state(ch, s, ST_KERNEL);
 	s->last_cmd = FUSE_IO_URING_CMD_COMMIT_AND_FETCH;
 	if (ch->dispatch_depth > 0) return 0; /* the dispatch flushes when JavaScript returns */
 	if (ch->started) kick_prepare(ch);

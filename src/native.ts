@@ -20,6 +20,12 @@ export interface ChannelStats {
   devWrites: number;
   /** Times JavaScript was called back with a batch of events. */
   callbacks: number;
+  /** Ring poll wake-ups (the loop found the ring fd readable). */
+  wakeups: number;
+  /** Waits on the CQ before sleeping (pollSpinMicros), those that found work, and their total time. */
+  spins: number;
+  spinHits: number;
+  spinMicros: number;
   /** The io_uring fd (-1 without a ring): /proc/<pid>/fdinfo/<ringFd> shows the kernel's own counters. */
   ringFd: number;
 }
@@ -65,6 +71,8 @@ export interface Native {
    */
   channelSetupRing(ch: NativeChannel, queues: number, depth: number, headers: ArrayBuffer,
     payloads: ArrayBuffer[], extraFlags: number): void;
+  /** How long (µs, 0 = never) to watch the CQ for the next request before sleeping; see docs/performance.md. */
+  channelSetSpin(ch: NativeChannel, micros: number): void;
   /**
    * Adds slots that read requests from /dev/fuse (readv: header bytes [0, 40) then the payload).
    * Returns the index of the first one (after the ring slots, if any).
