@@ -154,7 +154,9 @@ int fu_ring_submit(struct fu_ring *r, unsigned long *enters)
 		return (int)(r->sqe_tail - published); /* newly handed over; the SQ thread consumes them */
 	}
 	(*enters)++;
-	return fu_ring_enter(r, pending, 0, 0);
+	/* COOP_TASKRUN: completions waiting as task_work are posted by the same syscall */
+	unsigned flags = (r->flags & IORING_SETUP_COOP_TASKRUN) && fu_ring_taskrun_needed(r) ? IORING_ENTER_GETEVENTS : 0;
+	return fu_ring_enter(r, pending, 0, flags);
 }
 
 int fu_ring_taskrun_needed(const struct fu_ring *r)
