@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { ALL_TARGETS, benchBase, processCpuUs, startTarget, type Target, type TargetName } from './targets.js';
 import { FIO_JOBS, preload, runFio } from './fio.js';
 import { buildMeta, META_LABELS, META_PHASES, runMeta } from './meta.js';
+import { barTable } from './bar.js';
 import { markdown, svg, type Results, type Workload } from './report.js';
 
 const { values } = parseArgs({
@@ -102,7 +103,7 @@ async function main(): Promise<void> {
     await cleanup();
   }
   mkdirSync(out, { recursive: true });
-  const md = markdown(results);
+  const md = `${markdown(results)}\n\nAgainst the bar of issue 5 (fractions of tmpfs; references measured on a 2 vCPU VM, Linux 6.18):\n\n${barTable(results)}`;
   const header = [
     `Machine: ${results.machine.cpu}, ${results.machine.memory}, ${results.machine.kernel}, Node ${results.machine.node}, ${results.machine.fio}.`,
     `Run: ${results.machine.mode}, ${reps} repetition(s), ${seconds} s per fio job, ${files} files, ${results.machine.date}.`,
