@@ -199,7 +199,12 @@ export type MaybePromise<T> = T | Promise<T>;
  * logged. A method may return a plain value: it is replied to without a microtask.
  */
 export interface Filesystem {
-  /** Before the first request: sees the kernel's offer and may narrow `info.want`. */
+  /**
+   * Before the first request: sees the kernel's offer (`info.offered`) and what will be asked for
+   * (`info.want`). It may narrow `info.want`, or add offered capabilities it implements (e.g.
+   * HANDLE_KILLPRIV_V2, which makes it responsible for dropping set-id bits and
+   * security.capability on write, truncate and chown); what the kernel did not offer is dropped.
+   */
   init?(info: InitInfo): MaybePromise<void>;
   /** Exactly once, after the filesystem is unmounted (or the session ends). */
   destroy?(): MaybePromise<void>;
@@ -217,9 +222,13 @@ export interface Filesystem {
   rename?(ctx: RequestContext, parent: NodeId, name: string, newparent: NodeId, newname: string,
     flags: number): MaybePromise<void>;
 
-  open?(ctx: RequestContext, nodeid: NodeId, flags: number): MaybePromise<OpenReply>;
+  /**
+   * `fuseFlags` is fuse_open_in.open_flags: OPEN_KILL_SUIDGID (src/abi/flags.ts) when, with
+   * HANDLE_KILLPRIV_V2, an O_TRUNC open by a caller without CAP_FSETID must drop set-id bits.
+   */
+  open?(ctx: RequestContext, nodeid: NodeId, flags: number, fuseFlags?: number): MaybePromise<OpenReply>;
   create?(ctx: RequestContext, parent: NodeId, name: string, mode: number, umask: number,
-    flags: number): MaybePromise<CreateReply>;
+    flags: number, fuseFlags?: number): MaybePromise<CreateReply>;
   /**
    * Fill `out` (a view of the reply buffer, `size` bytes: zero-copy) and return the byte count,
    * or return a Buffer/Uint8Array of at most `size` bytes.

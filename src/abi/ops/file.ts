@@ -14,7 +14,8 @@ const oct = (n: number): string => '0' + n.toString(8);
 
 export const open: OpRow = {
   opcode: Op.OPEN, name: 'OPEN', opIn: OpenIn.SIZE, method: 'open', fallback: {}, fallbackUnless: Init.NO_OPEN_SUPPORT,
-  call: (fs, r) => fs.open!(r, r.nodeid, r.argView.getUint32(r.argOff + OpenIn.flags, true)),
+  call: (fs, r) => fs.open!(r, r.nodeid, r.argView.getUint32(r.argOff + OpenIn.flags, true),
+    r.argView.getUint32(r.argOff + OpenIn.open_flags, true)),
   reply: (r, o: OpenReply) => writeOpenOut(r.pv, 0, o),
   describe: (r) => `flags=${oct(r.argView.getUint32(r.argOff + OpenIn.flags, true))}`,
   describeReply: describeOpen,
@@ -26,7 +27,7 @@ export const create: OpRow = {
     const v = r.argView, o = r.argOff;
     r.umask = v.getUint32(o + CreateIn.umask, true);
     return fs.create!(r, r.nodeid, r.name(), v.getUint32(o + CreateIn.mode, true), r.umask,
-      v.getUint32(o + CreateIn.flags, true));
+      v.getUint32(o + CreateIn.flags, true), v.getUint32(o + CreateIn.open_flags, true));
   },
   reply: (r, c: CreateReply) => writeEntry(r.pv, 0, c) + writeOpenOut(r.pv, EntryOut.SIZE, c),
   describe: (r) => `${JSON.stringify(r.name())} mode=${oct(r.argView.getUint32(r.argOff + CreateIn.mode, true))} flags=${oct(r.argView.getUint32(r.argOff + CreateIn.flags, true))}`,

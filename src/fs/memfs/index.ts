@@ -16,7 +16,7 @@ import type {
   AttrReply, CreateReply, DirentPlusWriter, DirentWriter, Entry, FileHandle, FileLock, Filesystem, InitInfo,
   NodeId, OpenReply, RequestContext, SetattrIn, Statfs, StatxReply,
 } from '../../filesystem.js';
-import { Fopen, Init, Release, Write } from '../../abi/flags.js';
+import { Fopen, Init, OPEN_KILL_SUIDGID, Release, Write } from '../../abi/flags.js';
 import {
   access, Caller, mayOpen, mayOpendir, procGroups, search, writableFlags, type GroupsLookup,
 } from './access.js';
@@ -28,7 +28,7 @@ import { InodeLocks, Locks } from './locks.js';
 import * as ns from './namespace.js';
 import { readdir, readdirplus } from './readdir.js';
 import { rename } from './rename.js';
-import { killSuidgid, setattr } from './setattr.js';
+import { killCaps, killSuidgid, setattr } from './setattr.js';
 import { Space } from './space.js';
 import { InodeTable } from './table.js';
 import { now } from './time.js';
@@ -119,6 +119,10 @@ export class MemFs implements Filesystem {
   init(info: InitInfo): void {
     this.writebackCache = (info.want & info.offered & Init.WRITEBACK_CACHE) !== 0n;
     this.openFlags = info.want & info.offered & Init.POSIX_LOCKS ? 0 : Fopen.NOFLUSH;
+    // We drop set-id bits and file capabilities ourselves (the flags the kernel sends with write,
+    // truncate, chown and O_TRUNC open say when): without this the kernel asks GETXATTR
+    // security.capability before every write, doubling the requests a write costs.
+    info.want |= info.offered & Init.HANDLE_KILLPRIV_V2;
   }
 
   lookup(ctx: RequestContext, parent: NodeId, name: string): Entry {
@@ -159,12 +163,12 @@ export class MemFs implements Filesystem {
     rename(this.inodes, this.inodes.dir(parent), name, this.inodes.dir(newparent), newname, flags, this.checker(ctx));
   }
 
-  open(ctx: RequestContext, nodeid: NodeId, flags: number): OpenReply {
+  open(ctx: RequestContext, nodeid: NodeId, flags: number, fuseFlags = 0): OpenReply {
     const node = this.inodes.get(nodeid);
     if (node instanceof DirInode) throw new FuseError(Errno.EISDIR);
     const who = this.checker(ctx);
     if (who) mayOpen(node, who, flags);
-    this.openTrunc(node, flags);
+    this.openTrunc(node, flags, fuseFlags);
     return { fh: this.handles.add(node, flags), openFlags: this.openFlags };
   }
 
@@ -173,7 +177,7 @@ export class MemFs implements Filesystem {
    * meanwhile, behave as open(2) with O_CREAT would: open the existing file.
    */
   create(ctx: RequestContext, parent: NodeId, name: string, mode: number, umask: number,
-    flags: number): CreateReply {
+    flags: number, fuseFlags = 0): CreateReply {
     const dir = this.inodes.dir(parent);
     const who = this.checker(ctx);
     if (who) search(dir, who);
@@ -183,7 +187,7 @@ export class MemFs implements Filesystem {
       if (existing instanceof DirInode) throw new FuseError(Errno.EISDIR);
       if (flags & O_EXCL) throw new FuseError(Errno.EEXIST);
       if (who) mayOpen(existing, who, flags);
-      this.openTrunc(existing, flags);
+      this.openTrunc(existing, flags, fuseFlags);
       node = existing;
     } else {
       node = ns.createFile(this.inodes, ctx, dir, name, mode, umask, who);
@@ -212,6 +216,7 @@ export class MemFs implements Filesystem {
     if (data.length > 0) {
       node.modified();
       if (writeFlags & Write.KILL_SUIDGID) killSuidgid(node);
+      killCaps(node);
     }
     return data.length;
   }
@@ -427,10 +432,12 @@ export class MemFs implements Filesystem {
   }
 
   /** O_TRUNC on open (the session negotiates ATOMIC_O_TRUNC): POSIX sets mtime/ctime even if already empty. */
-  private openTrunc(node: Inode, flags: number): void {
+  private openTrunc(node: Inode, flags: number, fuseFlags: number): void {
     if (!(flags & O_TRUNC) || !(node instanceof FileInode)) return;
     node.data.truncate(0);
     node.modified();
+    if (fuseFlags & OPEN_KILL_SUIDGID) killSuidgid(node);
+    killCaps(node);
   }
 
   private file(h: Handle): FileInode {

@@ -39,6 +39,7 @@ export function setattr(node: Inode, set: SetattrIn, who?: Caller, writableHandl
     killSuidgid(node);
     changed = true;
   }
+  if (set.size !== undefined || set.uid !== undefined || set.gid !== undefined) killCaps(node);
   if (set.atimeNow) { node.setAtime(t); changed = true; }
   else if (set.atime !== undefined) { node.setAtime(time(set.atime, set.atimensec)); changed = true; }
   if (set.mtimeNow) { node.setMtime(t); changed = true; }
@@ -96,6 +97,14 @@ function checkSetattr(node: Inode, set: SetattrIn, who: Caller, writableHandle: 
 export function killSuidgid(node: Inode): void {
   node.mode &= ~S_ISUID;
   if (node.mode & S_IXGRP) node.mode &= ~S_ISGID;
+}
+
+/**
+ * File capabilities go with any write, truncate or change of owner, whoever makes it (the
+ * kernel's killpriv, which HANDLE_KILLPRIV_V2 leaves to us).
+ */
+export function killCaps(node: Inode): void {
+  if (node.xattrs?.delete('security.capability') && node.xattrs.size === 0) node.xattrs = undefined;
 }
 
 function time(sec: number, nsec: number | undefined): Timespec {
