@@ -1,88 +1,21 @@
 // POSIX permissions through real mounts, over both transports, as other users see them: the
-// mount is root's (`fuse-uring memfs -o allow_other`), the callers are nobody (65534, no groups)
-// and uid 1000 with the supplementary group 2000, each run through setpriv. Every scene runs
-// twice with the same expectations: with default_permissions (the kernel checks, from the
-// attributes memfs reports) and with no_default_permissions (the kernel checks nothing and the
-// CLI has memfs check everything itself — checkPermissions).
+// mount is root's (`fuse-uring memfs -o allow_other`, `fuse-uring mirror <src> -o allow_other`),
+// the callers are nobody (65534, no groups) and uid 1000 with the supplementary group 2000, each
+// run through setpriv. memfs runs every scene twice with the same expectations: with
+// default_permissions (the kernel checks, from the attributes memfs reports) and with
+// no_default_permissions (the kernel checks nothing and the CLI has memfs check everything itself
+// — checkPermissions). mirror runs them with default_permissions (the CLI's default): without it
+// the kernel checks nothing and a root daemon does what it is asked (the CLI warns).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, chown, copyFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
-import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startCli, type CliMount } from '../helpers/cli.js';
-import { withDeadline } from '../helpers/child.js';
+import { CLI, startCli, type CliMount } from '../helpers/cli.js';
+import { Child, makeMountpoint, teardown, withDeadline, type TeardownReport } from '../helpers/child.js';
+import { withTempDir } from '../helpers/files.js';
 import { mountEntry, uringSkipReason } from '../helpers/proc.js';
-import { runCmd } from '../helpers/run.js';
-
-const NOBODY = ['--reuid', '65534', '--regid', '65534', '--clear-groups'];
-const USER = ['--reuid', '1000', '--regid', '1000', '--groups', '2000'];
-
-/** A python3 that nobody may run (a pyenv shim under /root is not one). */
-function findPython(): string | undefined {
-  for (const py of ['/usr/bin/python3', '/usr/local/bin/python3', 'python3']) {
-    const r = spawnSync('setpriv', [...NOBODY, py, '-c', 'pass'], { timeout: 10_000, cwd: '/' });
-    if (r.status === 0) return py;
-  }
-  return undefined;
-}
-
-const PYTHON = process.getuid?.() === 0 ? findPython() : undefined;
-const reason = process.getuid?.() !== 0 ? 'needs root to mount for others and to switch users'
-  : PYTHON === undefined ? 'no python3 that nobody can run (tried /usr/bin/python3, /usr/local/bin/python3, python3 in PATH)'
-  : false;
-
-/**
- * Runs each [op, ...args] in order and prints one result per op: "OK", a value (read, listdir,
- * mode), or the errno name it failed with.
- */
-const RUNNER = String.raw`
-import errno, json, os, subprocess, sys
-def run(op, *a):
-    if op == 'read':
-        with open(a[0], 'rb') as f: return f.read().decode()
-    if op == 'append':
-        fd = os.open(a[0], os.O_WRONLY | os.O_APPEND)
-        try: os.write(fd, a[1].encode())
-        finally: os.close(fd)
-    elif op == 'create': os.close(os.open(a[0], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
-    elif op == 'mkdir': os.mkdir(a[0])
-    elif op == 'unlink': os.unlink(a[0])
-    elif op == 'rmdir': os.rmdir(a[0])
-    elif op == 'rename': os.rename(a[0], a[1])
-    elif op == 'chmod': os.chmod(a[0], int(a[1], 8))
-    elif op == 'chown': os.chown(a[0], a[1], a[2])
-    elif op == 'touch': os.utime(a[0])
-    elif op == 'utime': os.utime(a[0], (a[1], a[1]))
-    elif op == 'truncate': os.truncate(a[0], a[1])
-    elif op == 'stat': os.stat(a[0])
-    elif op == 'exec': subprocess.run([a[0]], check=True)
-    elif op == 'chdir': os.chdir(a[0]); os.chdir('/')
-    elif op == 'listdir': return ' '.join(sorted(os.listdir(a[0])))
-    elif op == 'mode': return oct(os.stat(a[0]).st_mode & 0o7777)
-    else: raise SystemExit('unknown op ' + op)
-    return 'OK'
-out = []
-for step in json.loads(sys.argv[1]):
-    try: out.append(run(*step))
-    except OSError as e: out.append(errno.errorcode.get(e.errno, str(e.errno)))
-print(json.dumps(out))
-`;
-
-type Step = [op: string, ...args: (string | number)[]];
-
-/** Runs `steps` as the user `who` (setpriv arguments); returns one result per step. */
-async function as(who: readonly string[], steps: Step[]): Promise<string[]> {
-  const r = await runCmd('setpriv', [...who, PYTHON!, '-c', RUNNER, JSON.stringify(steps)], { timeout: 30_000, cwd: '/' });
-  assert.equal(r.code, 0, `setpriv ${who.join(' ')} python3 exited ${r.code ?? r.signal}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as string[];
-}
-
-/** Runs the steps and asserts each result: [expected, op, ...args]. */
-async function expectAs(who: readonly string[], label: string, cases: [string, ...Step][]): Promise<void> {
-  const got = await as(who, cases.map(([, ...step]) => step as Step));
-  const show = (r: readonly string[]) => cases.map(([, ...step], i) => `${JSON.stringify(step)} → ${r[i]}`);
-  assert.deepEqual(show(got), show(cases.map(([want]) => want)), `as ${label}`);
-}
+import { NOBODY, USER, expectAs, permissionSkipReason as reason } from '../fixtures/mirror-perm-steps.js';
 
 /** Root sets the scene up through the mount. */
 async function scene(mnt: string): Promise<void> {
@@ -104,6 +37,7 @@ async function scene(mnt: string): Promise<void> {
   await file('touchable', 0o666, 1000, 1000);
   await file('own', 0o644, 1000, 1000);
   await file('sgid', 0o644, 1000, 0);
+  await file('readonly', 0o444, 1000, 1000);
   await copyFile('/bin/true', p('prog'));
   await chmod(p('prog'), 0o711); // executable, not readable
   await dir('ro', 0o755);
@@ -149,6 +83,20 @@ async function check(mnt: string): Promise<void> {
     ['EACCES', 'create', p('shared/a')],
     ['OK', 'create', p('tmp/a')],
     ['OK', 'create', p('tmp/a2')],
+    ['EACCES', 'openrw', p('public')],
+    ['OK', 'openrw', p('touchable')],
+    ['OK', 'access', p('public'), 'r'],
+    ['EACCES', 'access', p('public'), 'w'],
+    ['EACCES', 'access', p('secret'), 'r'],
+    ['OK', 'access', p('touchable'), 'w'],
+    ['OK', 'access', p('prog'), 'x'],
+    ['EACCES', 'access', p('prog'), 'r'],
+    ['EACCES', 'access', p('noexec/f'), 'f'],
+    ['OK', 'access', p('xonly'), 'x'],
+    ['EACCES', 'access', p('xonly'), 'r'],
+    ['EACCES', 'access', p('ro'), 'w'],
+    ['OK', 'access', p('tmp'), 'w'],
+    ['EPERM', 'chmod', p('tmp'), '777'],
   ]);
   await expectAs(USER, 'uid 1000 with group 2000', [
     ['secret', 'read', p('secret')],
@@ -174,6 +122,16 @@ async function check(mnt: string): Promise<void> {
     ['0o755', 'mode', p('sgid')],
     ['OK', 'utime', p('touchable'), 2_000_000],
     ['OK', 'truncate', p('public'), 2],
+    // The owner too is refused what the mode bits do not grant (no capability bypass).
+    ['EACCES', 'openrw', p('readonly')],
+    ['EACCES', 'append', p('readonly'), 'x'],
+    ['EACCES', 'access', p('readonly'), 'w'],
+    ['OK', 'access', p('readonly'), 'r'],
+    ['readonly', 'read', p('readonly')],
+    ['OK', 'chmod', p('readonly'), '644'],
+    ['OK', 'openrw', p('readonly')],
+    ['OK', 'access', p('group'), 'w'],
+    ['EACCES', 'access', p('fewer'), 'r'],
   ]);
   await expectAs(NOBODY, 'nobody, again', [
     ['OK', 'unlink', p('tmp/a')],
@@ -190,6 +148,35 @@ async function check(mnt: string): Promise<void> {
   assert.equal((await stat(p('touchable'))).mtimeMs, 2_000_000_000);
 }
 
+/** `fuse-uring mirror <src> <fresh mnt> ...args`, waited for (20 s) until it says it is mounted. */
+async function startMirrorCli(src: string, args: readonly string[], tag: string): Promise<CliMount> {
+  const mnt = await makeMountpoint(tag);
+  const child = new Child(`cli mirror ${args.join(' ')}`, mnt, process.execPath, [CLI, 'mirror', src, mnt, ...args]);
+  let stopping: Promise<TeardownReport> | undefined;
+  const stop = () => (stopping ??= teardown(child));
+  try {
+    await child.waitFor('mounted line on stderr', () => (child.stderr().includes(` mounted at ${mnt}`) ? true : undefined), 20_000);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { child, mnt, stop };
+}
+
+async function run(cli: CliMount, dp: boolean): Promise<void> {
+  try {
+    const entry = await mountEntry(cli.mnt);
+    assert.ok(entry, 'mounted');
+    assert.match(entry.options, /\ballow_other\b/);
+    assert.equal(/\bdefault_permissions\b/.test(entry.options), dp, `mount options ${entry.options}`);
+    await withDeadline('the permission scenes', 90_000, check(cli.mnt), cli.stop);
+  } finally {
+    const report = await cli.stop();
+    assert.equal(report.leftMounted, false, `the CLI left its mount behind: ${cli.child.stderr()}`);
+    assert.deepEqual(report.exit, { code: 0, signal: null }, cli.child.stderr());
+  }
+}
+
 for (const transport of ['uring', 'dev'] as const) {
   const skip = reason || (transport === 'uring' ? uringSkipReason() : false);
   describe(`permissions for other users over ${transport}`, { skip }, () => {
@@ -197,18 +184,22 @@ for (const transport of ['uring', 'dev'] as const) {
       const opts = dp ? 'allow_other' : 'allow_other,no_default_permissions';
       const who = dp ? 'the kernel checks (default_permissions)' : 'memfs checks (no_default_permissions)';
       it(who, { timeout: 120_000 }, async () => {
-        const cli: CliMount = await startCli(['--transport', transport, '-o', opts], `perm-${transport}`);
-        try {
-          const entry = await mountEntry(cli.mnt);
-          assert.ok(entry, 'mounted');
-          assert.match(entry.options, /\ballow_other\b/);
-          assert.equal(/\bdefault_permissions\b/.test(entry.options), dp, `mount options ${entry.options}`);
-          await withDeadline('the permission scenes', 90_000, check(cli.mnt), cli.stop);
-        } finally {
-          const report = await cli.stop();
-          assert.equal(report.leftMounted, false, `the CLI left its mount behind: ${cli.child.stderr()}`);
-          assert.deepEqual(report.exit, { code: 0, signal: null }, cli.child.stderr());
-        }
+        await run(await startCli(['--transport', transport, '-o', opts], `perm-${transport}`), dp);
+      });
+    }
+    for (const passthrough of [true, false]) {
+      it(`mirror${passthrough ? '' : ' --no-passthrough'}: the kernel checks (default_permissions), the source gets what the users did`, { timeout: 120_000 }, async () => {
+        await withTempDir(async (scratch) => {
+          const src = join(scratch, 'src');
+          mkdirSync(src, { mode: 0o755 });
+          const args = ['--transport', transport, '-o', 'allow_other', ...(passthrough ? [] : ['--no-passthrough'])];
+          await run(await startMirrorCli(src, args, `perm-mirror-${transport}`), true);
+          // The mirror's source holds exactly what the users made, owned by them.
+          const b = await stat(join(src, 'shared', 'b'));
+          assert.deepEqual([b.uid, b.gid, b.mode & 0o7777], [1000, 1000, 0o644]);
+          assert.equal((await readdir(join(src, 'tmp'))).join(' '), 'a3');
+          assert.equal((await stat(join(src, 'readonly'))).mode & 0o7777, 0o644);
+        });
       });
     }
   });

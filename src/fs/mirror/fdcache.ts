@@ -4,11 +4,12 @@
 // on a large tree: RLIMIT_NOFILE is often far below the number of inodes a `find` makes the kernel
 // remember. Here a node holds an O_PATH fd only while it is among the `capacity` most recently
 // used; an evicted node is opened again from its parent's fd by its name — one component,
-// O_PATH | O_NOFOLLOW — and accepted only if (st_dev, st_ino) are still the node's. A name that
-// now leads elsewhere (renamed or replaced in the source, a directory swapped for a symlink)
-// answers ESTALE: the kernel then looks the path up again, and nothing outside the inode the
-// kernel meant is ever touched. The parent is resolved the same way, up to the root, whose fd is
-// held for the whole session.
+// O_PATH | O_NOFOLLOW — and accepted only if (st_dev, st_ino), the type and the birth time are
+// still the node's. A name that now leads elsewhere (renamed or replaced in the source, a
+// directory swapped for a symlink, a deleted file's inode number reused) answers ESTALE: the
+// kernel then looks the path up again, and nothing outside the inode the kernel meant is ever
+// touched. The parent is resolved the same way, up to the root, whose fd is held for the whole
+// session.
 //
 // Most operations need no fd of their own: lookup, getattr and readdirplus stat a name relative
 // to the parent's fd. In practice the cache holds the directories being worked in.
@@ -21,7 +22,7 @@ import { FuseError, Errno } from '../../errors.js';
 import { native } from '../../native.js';
 import { O_NOFOLLOW, O_PATH } from './constants.js';
 import type { Node } from './nodes.js';
-import { statAt, sys } from './sys.js';
+import { statAt, sys, type Stat } from './sys.js';
 
 /** Deeper than any real tree: a guard against a parent chain gone wrong. */
 const MAX_DEPTH = 4096;
@@ -111,14 +112,16 @@ export class FdCache {
         this.stale++;
         throw new FuseError(fd === -Errno.ENOENT || fd === -Errno.ENOTDIR ? Errno.ESTALE : -fd);
       }
-      let key: string;
+      let st: Stat;
       try {
-        key = statAt(fd, null).key;
+        st = statAt(fd, null);
       } catch (e) {
         native.close(fd);
         throw e;
       }
-      if (key !== node.key) {
+      // The same inode number with another type or birth time is a new file that reused it (the
+      // node's was deleted): opening it as the node could, say, open a device node as a file.
+      if (st.key !== node.key || st.type !== node.type || (st.btime !== undefined && node.btime !== undefined && st.btime !== node.btime)) {
         native.close(fd);
         this.stale++;
         throw new FuseError(Errno.ESTALE);

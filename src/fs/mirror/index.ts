@@ -19,66 +19,21 @@ import { native } from '../../native.js';
 import { checkAccess } from './access.js';
 import {
   AT_FDCWD, AT_STATX_SYNC_TYPE, MODE_PERM, O_ACCMODE, O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOCTTY, O_NOFOLLOW,
-  O_NONBLOCK, O_PATH, O_RDONLY, O_RDWR, O_TMPFILE, O_WRONLY, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, STATX_BASIC_STATS, STATX_BTIME,
+  O_PATH, O_RDONLY, O_RDWR, O_TMPFILE, O_WRONLY, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, STATX_BASIC_STATS, STATX_BTIME,
   UTIME_NOW, UTIME_OMIT,
 } from './constants.js';
 import { FdCache } from './fdcache.js';
 import { HandleTable, type OpenDir, type OpenFile } from './handles.js';
 import { DOT_NAME, component, linkTarget, procChild, procPath, xattrName } from './names.js';
 import { NodeTable, type Node } from './nodes.js';
+import type { MirrorFsOptions, MirrorStats } from './options.js';
 import { readPage } from './readdir.js';
 import {
   Stat, check, checkBuffer, closeAsync, copyFileRangeAsync, fallocateAsync, fsyncAsync, ftruncateAsync, openAsync,
   readAsync, renameAsync, rmdirAsync, statAt, statfs, sys, syncfsAsync, unlinkAsync, writeAsync,
 } from './sys.js';
 
-export interface MirrorFsOptions {
-  /**
-   * Serve the data of opened regular files by FUSE passthrough when the session negotiated it
-   * (mount with { passthrough: true } and call attach()): the kernel reads and writes the source
-   * file itself and READ/WRITE never reach the daemon. Default: when running as root (the
-   * backing ioctls need CAP_SYS_ADMIN). A file the kernel refuses falls back to userspace I/O.
-   */
-  passthrough?: boolean;
-  /** O_PATH fds kept for inodes, least recently used evicted first. Default 2048. */
-  maxCachedFds?: number;
-  /** Seconds the kernel may cache names (default 1): the source may change behind the mount. */
-  entryTimeout?: number;
-  /** Seconds the kernel may cache attributes (default 1). */
-  attrTimeout?: number;
-  /**
-   * Create files, directories, symlinks and nodes as the requesting user (fsuid/fsgid switched
-   * for the one syscall), so they are owned by the caller as on a local filesystem. Default: when
-   * the daemon runs as root (otherwise everything is owned by the daemon's user).
-   */
-  createAsCaller?: boolean;
-  /** Where the mirror reports trouble worth a line (default: stderr). */
-  log?: (line: string) => void;
-}
-
-/** Counters for tests and monitoring. */
-export interface MirrorStats {
-  /** Inodes in the table (the root included). */
-  nodes: number;
-  /** O_PATH fds held by the cache (not counting the root's or those of open files). */
-  cachedFds: number;
-  maxCachedFds: number;
-  /** Fds opened again for inodes whose fd was evicted, and those refused as stale. */
-  resolutions: number;
-  stale: number;
-  evictions: number;
-  openFiles: number;
-  openDirs: number;
-  /** Opens served by passthrough, by userspace I/O, and passthrough refusals by the kernel. */
-  passthroughOpens: number;
-  userspaceOpens: number;
-  passthroughRefused: number;
-  /** READ and WRITE requests that reached the daemon, and their bytes. */
-  reads: number;
-  writes: number;
-  bytesRead: number;
-  bytesWritten: number;
-}
+export type { MirrorFsOptions, MirrorStats } from './options.js';
 
 const DEFAULT_MAX_FDS = 2048;
 /** Flags the kernel handles itself and that must not reach an open of an existing inode. */
@@ -107,6 +62,7 @@ export class MirrorFs implements Filesystem {
   private refusalLogged = false;
   private readonly counts = {
     passthroughOpens: 0, userspaceOpens: 0, passthroughRefused: 0, reads: 0, writes: 0, bytesRead: 0, bytesWritten: 0,
+    fsyncs: 0, fdatasyncs: 0, fsyncdirs: 0, syncfs: 0, flushes: 0,
   };
 
   /**
@@ -381,9 +337,14 @@ export class MirrorFs implements Filesystem {
 
   /**
    * A new file, created as the caller (O_CREAT | O_EXCL | O_NOFOLLOW in the parent's fd). The
-   * kernel sends CREATE for a name it believes absent; if it exists after all and the caller
-   * did not ask for O_EXCL, the existing file is opened as open(2) would (a symlink is not
-   * followed: ELOOP).
+   * kernel sends CREATE only for a name it has just found absent. If it exists after all (made
+   * meanwhile, in the source or through the mount) and the caller did not ask for O_EXCL, the
+   * answer is ESTALE: the kernel then looks the name up again and opens what is there itself,
+   * checking the caller's permissions on it (default_permissions), following a symlink in the
+   * client's namespace, opening a FIFO or a device node under the mount's nodev. Opening the
+   * existing file here instead would do it as root, with the caller's O_TRUNC and access mode,
+   * after the kernel checked only the right to create in the directory: a race that hands a
+   * writable fd on someone else's file to whoever wins it.
    */
   async create(ctx: RequestContext, parent: NodeId, name: string, mode: number, umask: number, flags: number): Promise<CreateReply> {
     const b = component(name);
@@ -397,7 +358,7 @@ export class MirrorFs implements Filesystem {
       this.fds.shrink();
       fd = createIt();
     }
-    if (fd === -Errno.EEXIST && !(flags & O_EXCL)) fd = await this.openExisting(p, b, io);
+    if (fd === -Errno.EEXIST && !(flags & O_EXCL)) fd = -Errno.ESTALE;
     check(fd);
     try {
       const st = statAt(fd, null);
@@ -407,25 +368,6 @@ export class MirrorFs implements Filesystem {
       await closeAsync(fd).catch(() => {});
       throw e;
     }
-  }
-
-  /**
-   * The file that appeared under a name CREATE was sent for. Only a regular file is opened:
-   * O_NONBLOCK keeps a FIFO swapped in meanwhile from hanging a thread-pool thread, and the
-   * opened inode's type is checked before it is used.
-   */
-  private async openExisting(p: Node, b: Buffer, io: number): Promise<number> {
-    const fd = await this.retryOnFdShortage(() => this.fds.useAsync(p, (pfd) => openAsync(procChild(pfd, b), io | O_NOFOLLOW | O_NONBLOCK)));
-    let type: number;
-    try {
-      type = statAt(fd, null).type;
-    } catch (e) {
-      await closeAsync(fd).catch(() => {});
-      throw e;
-    }
-    if (type === S_IFREG) return fd;
-    await closeAsync(fd).catch(() => {});
-    return -(type === S_IFDIR ? Errno.EISDIR : Errno.EEXIST);
   }
 
   /** O_TMPFILE in the parent, as the caller; the inode has no name, so its O_PATH fd stays until forget. */
@@ -474,9 +416,15 @@ export class MirrorFs implements Filesystem {
     return done;
   }
 
-  /** Nothing to do: no locks are kept here (the kernel does locking locally) and data goes straight to the source. */
+  /**
+   * Nothing to do: no locks are kept here (the kernel does locking locally) and every WRITE was
+   * already a pwrite on the source (with the writeback cache, the kernel sends the dirty pages
+   * before FLUSH), so what close() leaves is in the source's page cache. Like close(2) on a local
+   * filesystem, FLUSH does not make it durable: fsync does.
+   */
   flush(_ctx: RequestContext, _nodeid: NodeId, fh: FileHandle, _lockOwner: number): void {
     this.handles.file(fh);
+    this.counts.flushes++;
   }
 
   async release(_ctx: RequestContext, _nodeid: NodeId, fh: FileHandle): Promise<void> {
@@ -493,8 +441,16 @@ export class MirrorFs implements Filesystem {
     await closeAsync(h.fd);
   }
 
+  /**
+   * fsync(2) or fdatasync(2) of the open file's own fd on the source inode, in the thread pool.
+   * With passthrough the kernel wrote into the source's page cache through the backing file;
+   * syncing any fd of the inode writes those pages out, as with userspace I/O.
+   */
   fsync(_ctx: RequestContext, _nodeid: NodeId, fh: FileHandle, datasync: boolean): Promise<void> {
-    return fsyncAsync(this.handles.file(fh).fd, datasync);
+    const fd = this.handles.file(fh).fd;
+    if (datasync) this.counts.fdatasyncs++;
+    else this.counts.fsyncs++;
+    return fsyncAsync(fd, datasync);
   }
 
   fallocate(_ctx: RequestContext, _nodeid: NodeId, fh: FileHandle, offset: number, length: number, mode: number): Promise<void> {
@@ -515,7 +471,11 @@ export class MirrorFs implements Filesystem {
   opendir(_ctx: RequestContext, nodeid: NodeId, _flags: number): OpenReply {
     const node = this.nodes.get(nodeid);
     if (node.type !== S_IFDIR) throw new FuseError(Errno.ENOTDIR);
-    const openIt = (): number => this.fds.use(node, (opfd) => sys.fsOpenat(opfd, DOT_NAME, O_RDONLY | O_DIRECTORY, 0, -1, -1));
+    // Through the magic link of its O_PATH fd, not "." in it: "." is a lookup inside the directory
+    // and needs search permission, which reading a directory does not (a daemon that is not root
+    // could not list a directory of mode r--).
+    const openIt = (): number => this.fds.use(node, (opfd) =>
+      sys.fsOpenat(AT_FDCWD, Buffer.from(procPath(opfd)), O_RDONLY | O_DIRECTORY, 0, -1, -1));
     let fd = openIt();
     if (fd === -Errno.EMFILE || fd === -Errno.ENFILE) {
       this.fds.shrink();
@@ -547,6 +507,11 @@ export class MirrorFs implements Filesystem {
         st = statAt(h.fd, name);
       } catch (e) {
         if (e instanceof FuseError && e.errno === Errno.ENOENT) return true; // gone since getdents
+        // A directory the daemon may read but not search (mode r--, a daemon that is not root):
+        // the name without attributes, as getdents gives it; a lookup will say EACCES.
+        if (e instanceof FuseError && (e.errno === Errno.EACCES || e.errno === Errno.EPERM)) {
+          return out.add(bufferToName(name), { nodeid: 0, attr: { ino, mode: type << 12 } }, off);
+        }
         throw e;
       }
       const node = this.nodes.found(st.key, st.type, st.btime, h.node, name);
@@ -561,11 +526,21 @@ export class MirrorFs implements Filesystem {
     if (h !== undefined) native.close(h.fd);
   }
 
+  /** fsync(2) of the directory on the source: its entries (a rename, a new name) become durable. */
   fsyncdir(_ctx: RequestContext, _nodeid: NodeId, fh: FileHandle, datasync: boolean): Promise<void> {
-    return fsyncAsync(this.handles.dir(fh).fd, datasync);
+    const fd = this.handles.dir(fh).fd;
+    this.counts.fsyncdirs++;
+    return fsyncAsync(fd, datasync);
   }
 
+  /**
+   * syncfs(2) of the source filesystem. Linux (6.18) sends SYNCFS to virtiofs servers only: a
+   * syncfs(2) on a /dev/fuse mount writes back the kernel's own dirty pages and never reaches
+   * this method, so the source is not synced by it. Programs that need their data on disk call
+   * fsync, which does reach the source (or sync(2), which syncs every filesystem).
+   */
   syncfs(_ctx: RequestContext, _nodeid: NodeId): Promise<void> {
+    this.counts.syncfs++;
     return syncfsAsync(this.nodes.root.fd).then(() => undefined);
   }
 
