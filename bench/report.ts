@@ -40,7 +40,7 @@ export function summarize(samples: Sample[] | undefined): Summary | undefined {
 }
 
 const TITLES: Record<TargetName, string> = {
-  'memfs-uring': 'memfs io_uring', 'memfs-dev': 'memfs /dev/fuse', 'mirror-passthrough': 'mirror passthrough',
+  'memfs-uring': 'memfs io_uring', 'memfs-dev': 'memfs /dev/fuse', 'memfs-paths': 'memfs path API', 'mirror-passthrough': 'mirror passthrough',
   'mirror-nopassthrough': 'mirror no passthrough', tmpfs: 'tmpfs', source: 'mirror source dir',
 };
 
@@ -54,8 +54,10 @@ function fmt(value: number, unit: Workload['unit']): string {
 export function markdown(r: Results): string {
   const cols = r.targets;
   const lines: string[] = [];
-  lines.push(`| workload | ${cols.map((t) => TITLES[t]).join(' | ')} | memfs uring ÷ dev |`);
-  lines.push(`|---|${cols.map(() => '---').join('|')}|---|`);
+  // The path API's cost: PathMemFs through the bridge ÷ memfs on the inode API, both over io_uring.
+  const paths = cols.includes('memfs-paths') && cols.includes('memfs-uring');
+  lines.push(`| workload | ${cols.map((t) => TITLES[t]).join(' | ')} | memfs uring ÷ dev |${paths ? ' path API ÷ inode API |' : ''}`);
+  lines.push(`|---|${cols.map(() => '---').join('|')}|---|${paths ? '---|' : ''}`);
   for (const w of r.workloads) {
     const base = summarize(r.samples[w.id]?.tmpfs);
     const cells = cols.map((t) => {
@@ -66,7 +68,9 @@ export function markdown(r: Results): string {
     });
     const u = summarize(r.samples[w.id]?.['memfs-uring']);
     const d = summarize(r.samples[w.id]?.['memfs-dev']);
-    lines.push(`| ${w.label} | ${cells.join(' | ')} | ${u && d && d.median > 0 ? (u.median / d.median).toFixed(2) : '—'} |`);
+    const p = summarize(r.samples[w.id]?.['memfs-paths']);
+    const pathRatio = paths ? ` ${p && u && u.median > 0 ? (p.median / u.median).toFixed(2) : '—'} |` : '';
+    lines.push(`| ${w.label} | ${cells.join(' | ')} | ${u && d && d.median > 0 ? (u.median / d.median).toFixed(2) : '—'} |${pathRatio}`);
   }
   lines.push('');
   lines.push(`CPU µs per operation (client + daemon, medians):`);
@@ -82,7 +86,7 @@ export function markdown(r: Results): string {
 /** Bars of each FUSE target's median as a fraction of tmpfs, log scale from 0.1 % to 100 %. */
 export function svg(r: Results): string {
   const fuse = r.targets.filter((t) => t !== 'tmpfs' && t !== 'source');
-  const colors = ['#2b6cb0', '#c05621', '#2f855a', '#805ad5'];
+  const colors = ['#2b6cb0', '#c05621', '#2f855a', '#805ad5', '#b7791f'];
   const rowH = 14 * fuse.length + 10, left = 230, width = 520, top = 40;
   const height = top + r.workloads.length * rowH + 40;
   const x = (f: number): number => left + (Math.log10(Math.max(f, 0.001)) + 3) / 3 * width;
@@ -104,7 +108,7 @@ export function svg(r: Results): string {
     });
   });
   fuse.forEach((t, k) => {
-    out.push(`<rect x="${left + k * 130}" y="${height - 12}" width="10" height="10" fill="${colors[k % colors.length]}"/><text x="${left + k * 130 + 14}" y="${height - 3}">${TITLES[t]}</text>`);
+    out.push(`<rect x="${left + k * 112}" y="${height - 12}" width="10" height="10" fill="${colors[k % colors.length]}"/><text x="${left + k * 112 + 14}" y="${height - 3}">${TITLES[t]}</text>`);
   });
   out.push('</svg>');
   return out.join('\n');

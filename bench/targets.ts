@@ -8,8 +8,10 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(ROOT, 'dist', 'src', 'cli.js');
+/** memfs-paths: PathMemFs through the path API, mounted by its own small daemon. */
+const PATHMEM_DAEMON = join(ROOT, 'dist', 'bench', 'pathmem-daemon.js');
 
-export type TargetName = 'memfs-uring' | 'memfs-dev' | 'mirror-passthrough' | 'mirror-nopassthrough' | 'tmpfs' | 'source';
+export type TargetName = 'memfs-uring' | 'memfs-dev' | 'memfs-paths' | 'mirror-passthrough' | 'mirror-nopassthrough' | 'tmpfs' | 'source';
 
 export interface Target {
   name: TargetName;
@@ -22,7 +24,7 @@ export interface Target {
   stop(): Promise<void>;
 }
 
-export const ALL_TARGETS: TargetName[] = ['memfs-uring', 'memfs-dev', 'mirror-passthrough', 'mirror-nopassthrough', 'tmpfs', 'source'];
+export const ALL_TARGETS: TargetName[] = ['memfs-uring', 'memfs-dev', 'memfs-paths', 'mirror-passthrough', 'mirror-nopassthrough', 'tmpfs', 'source'];
 
 /** CPU time (µs) of every thread of `pid`, from /proc/<pid>/task/<tid>/schedstat (ns on CPU). */
 export function processCpuUs(pid: number | undefined): number {
@@ -59,8 +61,8 @@ async function stopDaemon(child: ChildProcess, mnt: string): Promise<void> {
   rmSync(mnt, { recursive: true, force: true });
 }
 
-async function cliTarget(name: TargetName, args: string[], mnt: string, extra: () => void = () => {}): Promise<Target> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+async function cliTarget(name: TargetName, args: string[], mnt: string, extra: () => void = () => {}, script = CLI): Promise<Target> {
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   child.unref();
   const settings = await waitForLine(child, /fuse-uring: .* mounted at .*\)/, name).catch(async (e: Error) => {
     await stopDaemon(child, mnt);
@@ -76,6 +78,7 @@ export async function startTarget(name: TargetName, base: string, queueDepth: nu
   switch (name) {
     case 'memfs-uring': return cliTarget(name, ['memfs', mnt, '--transport', 'uring', ...qd], mnt);
     case 'memfs-dev': return cliTarget(name, ['memfs', mnt, '--transport', 'dev', ...qd], mnt);
+    case 'memfs-paths': return cliTarget(name, [mnt, '--transport', 'uring', ...qd], mnt, undefined, PATHMEM_DAEMON);
     case 'mirror-passthrough':
     case 'mirror-nopassthrough': {
       const src = mkdtempSync(join(sourceBase(), `${name}-src-`));
