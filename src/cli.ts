@@ -1,10 +1,15 @@
 #!/usr/bin/env node
 // fuse-uring memfs <mountpoint> | fuse-uring mirror <source> <mountpoint> | fuse-uring unmount <mountpoint>
-import { writeFileSync } from 'node:fs';
+import { realpathSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { mount, uringParameter, type Session } from './session.js';
-import { MAX_QUEUE_DEPTH, OptionError, OPTION_NAMES, parseOptionString, validateOptions, type MountOptions } from './options.js';
+import {
+  MAX_QUEUE_DEPTH, MAX_REQUEST_TIMEOUT, MIN_REQUEST_TIMEOUT, OptionError, OPTION_NAMES, parseDuration, parseOptionString,
+  validateOptions, type MountOptions,
+} from './options.js';
 import { fuseMountAt, fusermountUnmount } from './mount.js';
+import { preflight, probeEnvironment } from './preflight.js';
 import { native } from './native.js';
 import { MemFs } from './fs/memfs/index.js';
 import { MirrorFs } from './fs/mirror/index.js';
@@ -30,12 +35,17 @@ Options:
                                default_permissions is on (the kernel checks permissions) unless
                                -o no_default_permissions (memfs then checks them itself, mirror
                                leaves them to the source); -o allow_other lets other users in
+  --force                      clear a dead FUSE mount (crashed daemon) at the mount point first
+  --request-timeout T          answer ETIMEDOUT for a request not answered within T (500ms, 30s, 2m;
+                               default: no limit)
   --debug                      print one line per request and reply to stderr
   -h, --help                   this text
 
 Runs in the foreground; Ctrl-C (SIGINT) or SIGTERM unmounts and exits 0, as does an unmount from
-outside (umount, fusermount3 -u). io_uring needs Linux >= 6.14 and
-/sys/module/fuse/parameters/enable_uring = Y (set here when run as root).`;
+outside (umount, fusermount3 -u); an abort of the connection (/sys/fs/fuse/connections/N/abort)
+exits 1. -o auto_unmount takes the mount off even when the daemon is killed (SIGKILL).
+io_uring needs Linux >= 6.14 and /sys/module/fuse/parameters/enable_uring = Y (set here when run
+as root).`;
 
 class UsageError extends Error {}
 
@@ -48,7 +58,35 @@ function parseSize(s: string): number {
   const m = /^(\d+)([KMGT]?)i?B?$/i.exec(s.trim());
   if (!m) throw new UsageError(`--size needs a number of bytes like 512M (got ${JSON.stringify(s)})`);
   const mult = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 }[m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G' | 'T'];
-  return Number(m[1]) * mult;
+  const n = Number(m[1]) * mult;
+  if (n < 4096 || !Number.isSafeInteger(n)) throw new UsageError(`--size must be from 4K to 8192T (got ${JSON.stringify(s)})`);
+  return n;
+}
+
+/**
+ * Checks what the machine allows before anything else happens (mount() checks again), and says
+ * once why 'auto' will serve over /dev/fuse when io_uring is unusable for a reason other than
+ * the switch ensureUring() already spoke about.
+ */
+function checkMachine(o: MountOptions): void {
+  const plan = preflight(o, probeEnvironment());
+  if (plan.uringUnavailable && uringParameter() === true) {
+    process.stderr.write(`fuse-uring: serving over /dev/fuse: ${plan.uringUnavailable}\n`);
+  }
+}
+
+/** Waits for the session to end; an aborted connection is a failure the user should hear of. */
+async function serveUntilClosed(session: Session): Promise<never> {
+  try {
+    await session.closed;
+  } catch (e) {
+    fail(`the session failed: ${(e as Error).message}`);
+  }
+  if (session.aborted) {
+    fail(`the FUSE connection of ${session.mountpoint} was aborted (through /sys/fs/fuse/connections/${session.connection.id}/abort, or by the kernel): `
+      + 'requests in flight failed with ECONNABORTED; the mount has been taken off');
+  }
+  process.exit(0);
 }
 
 /** Turns on enable_uring when we can (root); says what to do when we cannot. */
@@ -66,6 +104,7 @@ function ensureUring(choice: string): void {
 async function runMemfs(mountpoint: string, o: MountOptions, size: number | undefined): Promise<void> {
   validateOptions(o);
   ensureUring(o.transport ?? 'auto');
+  checkMachine(o);
   // Without default_permissions the kernel checks nothing: memfs checks permissions itself.
   const fs = new MemFs({ sizeLimit: size, uid: process.getuid?.(), gid: process.getgid?.(), checkPermissions: o.defaultPermissions !== true });
   let session: Session | undefined;
@@ -76,20 +115,20 @@ async function runMemfs(mountpoint: string, o: MountOptions, size: number | unde
   session = await mount(mountpoint, fs, { ...o, signal: ac.signal, subtype: o.subtype ?? 'memfs' });
   const c = session.connection;
   process.stderr.write(`fuse-uring: memfs mounted at ${session.mountpoint} (transport ${c.transport}${c.transport === 'uring' ? `, ${c.queues} queues × ${c.queueDepth}` : `, ${c.queueDepth} buffers`}, max_write ${c.maxWrite})\n`);
-  try {
-    await session.closed;
-  } catch (e) {
-    fail(`the session failed: ${(e as Error).message}`);
-  }
-  process.exit(0);
+  await serveUntilClosed(session);
 }
 
 async function runMirror(source: string, mountpoint: string, o: MountOptions, noPassthrough: boolean,
   fdCache: number | undefined): Promise<void> {
   validateOptions(o);
-  ensureUring(o.transport ?? 'auto');
   const root = native.geteuid() === 0;
   const passthrough = root && !noPassthrough;
+  if (passthrough && o.writeback) {
+    throw new UsageError('-o writeback_cache needs --no-passthrough: FUSE passthrough (on by default as root) and the writeback cache exclude each other');
+  }
+  checkNotInside(source, mountpoint);
+  ensureUring(o.transport ?? 'auto');
+  checkMachine({ ...o, passthrough });
   if (root && o.defaultPermissions !== true) {
     process.stderr.write('fuse-uring: warning: without default_permissions the kernel checks no permissions and the daemon '
       + 'acts as root: whoever reaches the mount may change anything in the source\n');
@@ -123,12 +162,28 @@ async function runMirror(source: string, mountpoint: string, o: MountOptions, no
       : 'fuse-uring: FUSE passthrough was not negotiated: file data goes through the daemon\n');
   }
   process.stderr.write(`fuse-uring: mirror of ${abs} mounted at ${session.mountpoint} (transport ${c.transport}${c.transport === 'uring' ? `, ${c.queues} queues × ${c.queueDepth}` : `, ${c.queueDepth} buffers`}, max_write ${c.maxWrite}, ${pt})\n`);
+  await serveUntilClosed(session);
+}
+
+/**
+ * A mount point inside the mirrored tree would make the daemon look up its own mount (the
+ * mirror resolves names in the source synchronously, on the loop that serves the mount): the
+ * first walk into it would deadlock. The mount point is resolved through its parent, never
+ * stat'ed itself (it may be a dead FUSE mount that --force is about to clear).
+ */
+function checkNotInside(source: string, mountpoint: string): void {
+  let src: string;
+  let mnt: string;
   try {
-    await session.closed;
-  } catch (e) {
-    fail(`the session failed: ${(e as Error).message}`);
+    src = realpathSync(source);
+    const abs = resolve(mountpoint);
+    mnt = join(realpathSync(dirname(abs)), basename(abs));
+  } catch {
+    return; // a missing path is reported by the mirror or the mount, with its own message
   }
-  process.exit(0);
+  if (mnt === src || mnt.startsWith(src === '/' ? '/' : `${src}/`)) {
+    throw new UsageError(`the mount point ${mnt} is inside the source ${src}: the mirror would look up its own mount and deadlock; choose a mount point outside ${src}`);
+  }
 }
 
 async function runUnmount(mountpoint: string): Promise<void> {
@@ -147,7 +202,8 @@ async function main(argv: string[]): Promise<void> {
       args: argv, allowPositionals: true, strict: true,
       options: {
         transport: { type: 'string' }, 'queue-depth': { type: 'string' }, size: { type: 'string' },
-        'no-passthrough': { type: 'boolean' }, 'fd-cache': { type: 'string' },
+        'no-passthrough': { type: 'boolean' }, 'fd-cache': { type: 'string' }, force: { type: 'boolean' },
+        'request-timeout': { type: 'string' },
         o: { type: 'string', short: 'o', multiple: true }, debug: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
     });
@@ -176,6 +232,14 @@ async function main(argv: string[]): Promise<void> {
     o.queueDepth = Number(v['queue-depth']);
   }
   if (v.debug) o.debug = true;
+  if (v.force) o.force = true;
+  if (v['request-timeout'] !== undefined) {
+    const t = parseDuration(v['request-timeout'], '--request-timeout');
+    if (t !== 0 && (t < MIN_REQUEST_TIMEOUT || t > MAX_REQUEST_TIMEOUT)) {
+      throw new UsageError(`--request-timeout must be from ${MIN_REQUEST_TIMEOUT}ms to 24h, or 0 for none (got ${JSON.stringify(v['request-timeout'])})`);
+    }
+    o.requestTimeout = t;
+  }
   if (cmd === 'mirror') {
     const fc = v['fd-cache'];
     if (fc !== undefined && (!/^\d+$/.test(fc) || Number(fc) < 1 || Number(fc) > 1_000_000)) {
@@ -188,5 +252,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((e: Error) => {
-  fail(e.message, e instanceof UsageError || e instanceof OptionError ? 2 : 1);
+  // One line, whatever went wrong: a usage or option error (2), a refusal to mount or a failure (1).
+  const message = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
+  fail(message, e instanceof UsageError || e instanceof OptionError ? 2 : 1);
 });

@@ -1,7 +1,7 @@
 // Putting a FUSE connection on a directory and taking it off: mount(2) as root, fusermount3
 // otherwise (or for auto_unmount), with the mount point checked first.
-import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { accessSync, constants, readFileSync, writeFileSync } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { native } from './native.js';
@@ -9,6 +9,7 @@ import { DEFAULTS, type MountOptions } from './options.js';
 
 const MS_RDONLY = 1, MS_NOSUID = 2, MS_NODEV = 4;
 const MNT_DETACH = 2;
+export const FUSECTL = '/sys/fs/fuse/connections';
 /** A stat of the mount point that takes longer than this means a hung FUSE daemon is there. */
 const STAT_TIMEOUT_MS = 3000;
 
@@ -29,9 +30,11 @@ export interface Mounted {
   helperPid: number;
   /** major:minor of the mount (the minor is the fusectl connection id), to unmount only our own. */
   dev: string;
+  /** The mount's id in /proc/self/mountinfo (with dev, tells our mount from a later one at the same path). */
+  mountId: number;
 }
 
-interface MountInfo { dev: string; mountpoint: string; fstype: string }
+export interface MountInfo { mountId: number; dev: string; mountpoint: string; fstype: string }
 
 /** Our view of /proc/self/mountinfo (read, never stat: stat of a FUSE mount can block). */
 export function mountInfo(): MountInfo[] {
@@ -41,7 +44,7 @@ export function mountInfo(): MountInfo[] {
     if (sep < 0) continue;
     const f = line.slice(0, sep).split(' ');
     const after = line.slice(sep + 3).split(' ');
-    out.push({ dev: f[2]!, mountpoint: unescape(f[4]!), fstype: after[0]! });
+    out.push({ mountId: Number(f[0]), dev: f[2]!, mountpoint: unescape(f[4]!), fstype: after[0]! });
   }
   return out;
 }
@@ -57,43 +60,141 @@ export function fuseMountAt(mountpoint: string): MountInfo | undefined {
   return top && /^fuse(blk)?(\.|$)/.test(top.fstype) ? top : undefined;
 }
 
+export interface CheckOptions {
+  /** Clear a dead (or unanswering) FUSE mount found there instead of refusing. */
+  force?: boolean;
+  /** Where a cleared mount is reported. */
+  log?: (line: string) => void;
+}
+
+/** How many dead FUSE mounts stacked on one mount point --force clears before giving up. */
+const MAX_FORCED = 8;
+
 /**
  * Resolves the mount point and checks it can be mounted on: it exists, is a directory, and is
- * not a dead FUSE mount (whose daemon is gone). Throws MountError saying what to do.
+ * not a dead FUSE mount (whose daemon is gone) or one that does not answer — those are cleared
+ * with `force`, refused otherwise. A non-root user must be able to write to it (fusermount3's
+ * rule). Throws MountError saying what to do.
  */
-export async function checkMountpoint(mountpoint: string): Promise<string> {
+export async function checkMountpoint(mountpoint: string, opts: CheckOptions = {}): Promise<string> {
   const abs = resolve(mountpoint);
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })), STAT_TIMEOUT_MS);
+  for (let cleared = 0; ; cleared++) {
+    const problem = await probeMountpoint(abs);
+    if (typeof problem !== 'object') {
+      if (native.geteuid() !== 0) checkWritable(problem);
+      return problem;
+    }
+    const fuse = fuseMountAt(abs);
+    if (!opts.force || !fuse || cleared >= MAX_FORCED) throw problem;
+    const what = problem.code === 'ETIMEDOUT' ? 'a FUSE mount that did not answer' : 'a dead FUSE mount';
+    await clearFuseMount(abs, fuse);
+    opts.log?.(`cleared ${what} at ${abs} (--force)`);
+  }
+}
+
+/**
+ * stat() of a path on a FUSE mount, in a child process: a daemon that does not answer blocks the
+ * caller in the kernel, and a thread of ours blocked there would keep this process from ever
+ * exiting (Node joins its thread pool at exit). The child is killed after `ms` and left behind.
+ */
+function statInChild(path: string, ms: number): Promise<{ isDirectory(): boolean }> {
+  const script = "require('fs').stat(process.argv[1], (e, st) => process.stdout.write(e ? 'E' + e.code : st.isDirectory() ? 'dir' : 'other'))";
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', script, path], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      child.unref();
+      child.stdout!.destroy();
+      reject(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' }));
+    }, ms);
+    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('close', () => {
+      clearTimeout(timer);
+      if (out === 'dir' || out === 'other') resolve({ isDirectory: () => out === 'dir' });
+      else reject(Object.assign(new Error(out.slice(1) || 'stat failed'), { code: out.slice(1) || 'EIO' }));
+    });
   });
+}
+
+/** The real path of a usable mount point, or the MountError that says why it is not. */
+async function probeMountpoint(abs: string): Promise<string | MountError> {
+  let timer: NodeJS.Timeout | undefined;
+  const clear = `clear it with \`fuse-uring unmount ${abs}\`, or mount with --force (MountOptions.force) to clear it first`;
   try {
-    const st = await Promise.race([stat(abs), timeout]);
-    if (!st.isDirectory()) throw new MountError(`mount point ${abs} is not a directory`, 'ENOTDIR');
+    // On top of a FUSE mount, ask from a child process, which may get stuck there instead of us.
+    const st = fuseMountAt(abs) ? await statInChild(abs, STAT_TIMEOUT_MS) : await Promise.race([stat(abs), new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })), STAT_TIMEOUT_MS);
+    })]);
+    if (!st.isDirectory()) return new MountError(`mount point ${abs} is not a directory`, 'ENOTDIR');
     return await realpath(abs);
   } catch (e) {
-    if (e instanceof MountError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new MountError(`mount point ${abs} does not exist: create it first (mkdir -p ${abs})`, code);
-    if (code === 'ENOTDIR') throw new MountError(`mount point ${abs} is not a directory`, code);
+    if (code === 'ENOENT') return new MountError(`mount point ${abs} does not exist: create it first (mkdir -p ${abs})`, code);
+    if (code === 'ENOTDIR') return new MountError(`mount point ${abs} is not a directory`, code);
     if (code === 'ENOTCONN' || code === 'ECONNABORTED') {
-      throw new MountError(`${abs} is a dead FUSE mount (its daemon is gone): clear it with \`fuse-uring unmount ${abs}\` (or \`umount -l ${abs}\`) and try again`, 'ENOTCONN');
+      return new MountError(`${abs} is a dead FUSE mount (its daemon is gone): ${clear}`, 'ENOTCONN');
     }
-    if (code === 'ETIMEDOUT') {
-      throw new MountError(`${abs} does not answer (a hung FUSE daemon there?): unmount it with \`umount -l ${abs}\` and try again`, code);
-    }
-    throw new MountError(`cannot use mount point ${abs}: ${(e as Error).message}`, code);
+    if (code === 'ETIMEDOUT') return new MountError(`${abs} does not answer (a hung FUSE daemon there?): ${clear}`, code);
+    return new MountError(`cannot use mount point ${abs}: ${(e as Error).message}`, code);
   } finally {
     clearTimeout(timer);
   }
 }
 
-/** Mounts a new FUSE connection on `mountpoint` (already checked). The kernel then sends INIT. */
-export function mountFuse(mountpoint: string, o: MountOptions): Mounted {
+/** fusermount3 mounts only where the user may write (and, in a sticky directory, owns it). */
+function checkWritable(abs: string): void {
+  try {
+    accessSync(abs, constants.W_OK);
+  } catch {
+    throw new MountError(`you (uid ${native.geteuid()}) cannot write to the mount point ${abs}, and fusermount3 mounts only there: use a directory you own`, 'EACCES');
+  }
+}
+
+/**
+ * Takes a FUSE mount off `abs`: aborts its connection through fusectl when that is mounted (so
+ * that nothing stays blocked in it), then unmounts lazily — umount2(MNT_DETACH) as root,
+ * `fusermount3 -u -z` otherwise. `fuse` is the mount seen there (only that one is touched).
+ */
+export async function clearFuseMount(abs: string, fuse: MountInfo): Promise<void> {
+  abortConnection(fuse.dev);
+  if (native.geteuid() === 0) {
+    try {
+      native.umount(abs, MNT_DETACH);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw new MountError(`umount of ${abs} failed: ${(e as Error).message}`);
+    }
+  } else {
+    await fusermountUnmount(abs);
+  }
+}
+
+/** Writes to /sys/fs/fuse/connections/<minor>/abort; false if fusectl is not mounted or refuses. */
+export function abortConnection(dev: string): boolean {
+  const minor = dev.split(':')[1];
+  if (!minor || !/^\d+$/.test(minor)) return false;
+  try {
+    writeFileSync(`${FUSECTL}/${minor}/abort`, '1');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Mounts a new FUSE connection on `mountpoint` (already checked): mount(2) for `via` 'mount'
+ * (root), fusermount3 otherwise. The kernel then sends INIT.
+ */
+export function mountFuse(mountpoint: string, o: MountOptions, via: 'mount' | 'fusermount3' = native.geteuid() === 0 ? 'mount' : 'fusermount3'): Mounted {
   const root = native.geteuid() === 0;
-  const m: Mounted = { mountpoint, fd: -1, via: 'mount', commFd: -1, helperPid: -1, dev: '' };
-  if (root && !o.autoUnmount) {
-    m.fd = native.openDev();
+  const m: Mounted = { mountpoint, fd: -1, via: 'mount', commFd: -1, helperPid: -1, dev: '', mountId: -1 };
+  if (via === 'mount') {
+    try {
+      m.fd = native.openDev();
+    } catch (e) {
+      throw new MountError(`cannot open /dev/fuse: ${(e as Error).message}`, (e as NodeJS.ErrnoException).code);
+    }
     const data = [`fd=${m.fd}`, 'rootmode=40000', `user_id=${native.geteuid()}`, `group_id=${native.getegid()}`];
     if (o.defaultPermissions) data.push('default_permissions');
     if (o.allowOther) data.push('allow_other');
@@ -119,14 +220,16 @@ export function mountFuse(mountpoint: string, o: MountOptions): Mounted {
     }
     Object.assign(m, { via: 'fusermount3', fd: r.fd, commFd: r.commFd, helperPid: r.pid });
   }
-  m.dev = fuseMountAt(mountpoint)?.dev ?? '';
+  const top = fuseMountAt(mountpoint);
+  m.dev = top?.dev ?? '';
+  m.mountId = top?.mountId ?? -1;
   return m;
 }
 
 /** True while our connection is still mounted at the mount point. */
 export function stillMounted(m: Mounted): boolean {
   const top = fuseMountAt(m.mountpoint);
-  return top !== undefined && (m.dev === '' || top.dev === m.dev);
+  return top !== undefined && (m.dev === '' || top.dev === m.dev) && (m.mountId < 0 || top.mountId === m.mountId);
 }
 
 /** Lazily unmounts our connection (if it is still there); the kernel then ends the connection. */

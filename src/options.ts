@@ -25,8 +25,25 @@ export interface MountOptions {
   allowOther?: boolean;
   /** The kernel checks permissions from the attributes. */
   defaultPermissions?: boolean;
-  /** fusermount3 unmounts when the daemon dies (mounts through fusermount3 even as root). */
+  /**
+   * Unmount when the daemon dies, even by SIGKILL: a small watcher process (not holding
+   * /dev/fuse) aborts the connection and lazily unmounts it. Root mounts with mount(2) as usual;
+   * other users go through fusermount3, whose own auto_unmount is asked for too.
+   */
   autoUnmount?: boolean;
+  /**
+   * Clear a dead FUSE mount (its daemon gone, or not answering) at the mount point before
+   * mounting, instead of refusing. Only a FUSE mount is ever cleared.
+   */
+  force?: boolean;
+  /**
+   * Milliseconds a handler may take before its request is answered ETIMEDOUT (logged once per
+   * opcode); its late result is dropped. 0 or absent: no limit. SETLKW (a blocking lock wait) is
+   * exempt. While on, handlers work on a private copy of each request, so a handler that settles
+   * late cannot touch buffers already given to a later request (a copy per request: see
+   * docs/reliability.md).
+   */
+  requestTimeout?: number;
   readOnly?: boolean;
   posixLocks?: boolean;
   flockLocks?: boolean;
@@ -58,6 +75,17 @@ export const MiB = 1024 * 1024;
 export const DEFAULTS = { queueDepth: 32, maxWrite: MiB, timeGran: 1, fsName: 'fuse-uring', pollSpinMicros: 50 } as const;
 export const MAX_WRITE_LIMIT = 16 * MiB;
 export const MAX_QUEUE_DEPTH = 4096;
+/** requestTimeout bounds: 10 ms … 24 h (0 = off). */
+export const MIN_REQUEST_TIMEOUT = 10;
+export const MAX_REQUEST_TIMEOUT = 86_400_000;
+
+/** IORING_SETUP_* flags a ring on Node's loop can use (io_uring's uapi numbers). */
+export const RingSetup = {
+  SQPOLL: 0x2, SQ_AFF: 0x4, CLAMP: 0x10, SUBMIT_ALL: 0x80, COOP_TASKRUN: 0x100, TASKRUN_FLAG: 0x200,
+  SQE128: 0x400, CQE32: 0x800, SINGLE_ISSUER: 0x1000, DEFER_TASKRUN: 0x2000,
+} as const;
+const RING_FLAGS_ALLOWED = RingSetup.SQPOLL | RingSetup.SQ_AFF | RingSetup.CLAMP | RingSetup.SUBMIT_ALL | RingSetup.COOP_TASKRUN
+  | RingSetup.TASKRUN_FLAG | RingSetup.SQE128 | RingSetup.CQE32 | RingSetup.SINGLE_ISSUER;
 
 export class OptionError extends Error {
   constructor(message: string) {
@@ -73,8 +101,9 @@ function intIn(name: string, v: unknown, lo: number, hi: number): void {
   }
 }
 
-const booleans = ['allowOther', 'defaultPermissions', 'autoUnmount', 'readOnly', 'posixLocks', 'flockLocks',
+const booleans = ['allowOther', 'defaultPermissions', 'autoUnmount', 'force', 'readOnly', 'posixLocks', 'flockLocks',
   'dontMask', 'noOpenSupport', 'noOpendirSupport', 'handleKillpriv', 'passthrough', 'writeback'] as const;
+
 
 /** Throws OptionError naming the first invalid option and what it should be. */
 export function validateOptions(o: MountOptions): void {
@@ -90,6 +119,7 @@ export function validateOptions(o: MountOptions): void {
   intIn('timeGran', o.timeGran, 1, 1e9);
   intIn('ringSetupFlags', o.ringSetupFlags, 0, 0xffffffff);
   intIn('pollSpinMicros', o.pollSpinMicros, 0, 10000);
+  if (o.requestTimeout !== undefined && o.requestTimeout !== 0) intIn('requestTimeout', o.requestTimeout, MIN_REQUEST_TIMEOUT, MAX_REQUEST_TIMEOUT);
   for (const k of booleans) {
     if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new OptionError(`${k} must be true or false (got ${String(o[k])})`);
   }
@@ -105,6 +135,33 @@ export function validateOptions(o: MountOptions): void {
   }
   if (o.log !== undefined && typeof o.log !== 'function') throw new OptionError('log must be a function(line)');
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new OptionError('signal must be an AbortSignal');
+  checkCombinations(o);
+}
+
+/** Options that are each valid but contradict each other, or that the kernel would reject. */
+function checkCombinations(o: MountOptions): void {
+  // The kernel keeps timestamps to a power of ten of nanoseconds (anything else trips a WARN in
+  // timestamp_truncate and is not what the user meant).
+  if (o.timeGran !== undefined && !/^10*$/.test(String(o.timeGran))) {
+    throw new OptionError(`timeGran must be a power of ten from 1 to 1000000000 ns (got ${o.timeGran})`);
+  }
+  if (o.passthrough === true && o.writeback === true) {
+    throw new OptionError('passthrough and writeback exclude each other (the kernel does not combine FUSE passthrough with the writeback cache): choose one');
+  }
+  if (o.maxBackground && o.congestionThreshold && o.congestionThreshold > o.maxBackground) {
+    throw new OptionError(`congestionThreshold (${o.congestionThreshold}) must not be above maxBackground (${o.maxBackground})`);
+  }
+  const rf = o.ringSetupFlags;
+  if (rf !== undefined && rf !== 0) {
+    if (o.transport === 'dev') throw new OptionError("ringSetupFlags apply to the io_uring transport, not transport 'dev'");
+    if (rf & RingSetup.DEFER_TASKRUN) {
+      throw new OptionError('ringSetupFlags: IORING_SETUP_DEFER_TASKRUN (0x2000) cannot be used: the ring fd would never become readable on Node\'s event loop');
+    }
+    const unknown = rf & ~RING_FLAGS_ALLOWED;
+    if (unknown) throw new OptionError(`ringSetupFlags: 0x${unknown.toString(16)} not supported (allowed: SQPOLL, SQ_AFF, CLAMP, SUBMIT_ALL, COOP_TASKRUN, TASKRUN_FLAG, CQE32, SINGLE_ISSUER)`);
+    if ((rf & RingSetup.TASKRUN_FLAG) && !(rf & RingSetup.COOP_TASKRUN)) throw new OptionError('ringSetupFlags: TASKRUN_FLAG (0x200) needs COOP_TASKRUN (0x100)');
+    if ((rf & RingSetup.SQ_AFF) && !(rf & RingSetup.SQPOLL)) throw new OptionError('ringSetupFlags: SQ_AFF (0x4) needs SQPOLL (0x2)');
+  }
 }
 
 /** `-o` names, as fusermount/libfuse users write them, onto MountOptions. */
@@ -117,7 +174,7 @@ const flagNames: Record<string, keyof MountOptions> = {
 const valueNames: Record<string, keyof MountOptions> = {
   fsname: 'fsName', subtype: 'subtype', max_write: 'maxWrite', max_readahead: 'maxReadahead',
   max_background: 'maxBackground', congestion_threshold: 'congestionThreshold', time_gran: 'timeGran',
-  queue_depth: 'queueDepth', transport: 'transport', poll_spin_us: 'pollSpinMicros',
+  queue_depth: 'queueDepth', transport: 'transport', poll_spin_us: 'pollSpinMicros', request_timeout: 'requestTimeout',
 };
 /** Accepted for compatibility: they are already what fuse-uring does. */
 const implied = new Set(['rw', 'nosuid', 'nodev', 'async_read', 'big_writes']);
@@ -142,12 +199,33 @@ export function parseOptionString(s: string, into: MountOptions = {}): MountOpti
     const key = valueNames[name];
     if (key && value !== undefined) {
       const isText = key === 'fsName' || key === 'subtype' || key === 'transport';
-      if (!isText && !/^\d+$/.test(value)) throw new OptionError(`-o ${name}= needs a number (got ${JSON.stringify(value)})`);
-      out[key] = isText ? value : Number(value);
+      let v: string | number = value;
+      if (key === 'requestTimeout') v = parseDuration(value, `-o ${name}=`);
+      else if (!isText && !/^\d+$/.test(value)) throw new OptionError(`-o ${name}= needs a number (got ${JSON.stringify(value)})`);
+      else if (!isText) v = Number(value);
+      // Checked here, so that the message names the -o option the user typed.
+      try {
+        validateOptions({ [key]: v });
+      } catch (e) {
+        throw new OptionError(`-o ${name}: ${(e as Error).message.replace(new RegExp(`^${key} `), '')}`);
+      }
+      out[key] = v;
       continue;
     }
     if (flagNames[name] || key) throw new OptionError(`-o ${name} ${key ? 'needs a value' : 'takes no value'}`);
     throw new OptionError(`unknown mount option -o ${name} (known: ${OPTION_NAMES.join(', ')})`);
   }
   return into;
+}
+
+/**
+ * A duration in milliseconds: `500` or `500ms`, `30s`, `2m`, `1h`; `0` or `off` for none.
+ * Throws OptionError naming `what`.
+ */
+export function parseDuration(s: string, what: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(s.trim());
+  if (s.trim() === 'off') return 0;
+  if (!m) throw new OptionError(`${what} needs a duration like 500ms, 30s or 2m (got ${JSON.stringify(s)})`);
+  const ms = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h'];
+  return Math.round(ms);
 }

@@ -11,6 +11,8 @@ import { Errno, FuseError } from './errors.js';
 import { decodeInit, encodeInitReply, negotiate, payloadSize, type Negotiated } from './init.js';
 import { checkMountpoint, mountFuse, releaseHelper, stillMounted, unmountFuse, MountError, type Mounted } from './mount.js';
 import { OptionError, validateOptions, DEFAULTS, type MountOptions } from './options.js';
+import { preflight, probeEnvironment, URING_FIX } from './preflight.js';
+import { Watcher } from './watcher.js';
 import { possibleCpus } from './cpus.js';
 import type { Transport } from './transport/transport.js';
 import { UringTransport } from './transport/uring.js';
@@ -52,15 +54,16 @@ export interface SessionStats extends ChannelStats {
   /** Requests dispatched, and those answered with an error. */
   requests: number;
   errors: number;
-  /** Handlers still running. */
+  /** Handlers still running (not counting those whose request timed out). */
   pending: number;
+  /** Requests answered ETIMEDOUT because their handler took longer than requestTimeout. */
+  timeouts: number;
 }
 
 /** How long unmount() waits for the kernel to end the connection before cutting it. */
 const UNMOUNT_GRACE_MS = 2000;
 
-export const URING_FIX = 'FUSE-over-io_uring needs Linux ≥ 6.14 with CONFIG_FUSE_IO_URING and the module parameter on: '
-  + '`echo Y > /sys/module/fuse/parameters/enable_uring` (as root), or use transport \'dev\'';
+export { URING_FIX };
 
 /** 'Y'/'N' from /sys/module/fuse/parameters/enable_uring; undefined when the kernel has no such parameter. */
 export function uringParameter(): boolean | undefined {
@@ -79,18 +82,18 @@ export async function mount(mountpoint: string, fs: Filesystem, options: MountOp
   if (fs === null || typeof fs !== 'object') throw new OptionError('the filesystem must be an object implementing Filesystem methods');
   if (typeof mountpoint !== 'string' || mountpoint === '') throw new OptionError('the mount point must be a non-empty path');
   options.signal?.throwIfAborted();
-  const choice = options.transport ?? 'auto';
-  const uringOn = uringParameter();
-  if (choice === 'uring' && uringOn !== true) {
-    throw new OptionError(uringOn === false ? `io_uring is off for FUSE on this machine. ${URING_FIX}` : `this kernel has no FUSE-over-io_uring. ${URING_FIX}`);
-  }
-  const abs = await checkMountpoint(mountpoint);
-  const m = mountFuse(abs, options);
+  // Everything this machine would refuse is refused here, before anything is mounted.
+  const plan = preflight(options, probeEnvironment());
+  const abs = await checkMountpoint(mountpoint, { force: options.force, log: options.log ?? defaultLog });
+  const m = mountFuse(abs, options, plan.via);
+  let watcher: Watcher | undefined;
   try {
-    return await start(m, fs, options, choice !== 'dev' && uringOn === true);
+    if (options.autoUnmount) watcher = new Watcher(m);
+    return await start(m, fs, options, plan.tryUring, watcher);
   } catch (e) {
     // Nothing was served: take the mount off again, then close what it held.
     await unmountFuse(m).catch(() => {});
+    if (!stillMounted(m)) watcher?.done();
     (e as { transport?: Transport }).transport?.close();
     native.close(m.fd);
     releaseHelper(m);
@@ -98,7 +101,7 @@ export async function mount(mountpoint: string, fs: Filesystem, options: MountOp
   }
 }
 
-async function start(m: Mounted, fs: Filesystem, o: MountOptions, tryUring: boolean): Promise<Session> {
+async function start(m: Mounted, fs: Filesystem, o: MountOptions, tryUring: boolean, watcher: Watcher | undefined): Promise<Session> {
   // Before INIT the kernel checks the read size against its default max_write: be generous once.
   const buf = Buffer.allocUnsafe(DEFAULTS.maxWrite + 8192);
   const n = native.readSync(m.fd, buf);
@@ -122,7 +125,7 @@ async function start(m: Mounted, fs: Filesystem, o: MountOptions, tryUring: bool
   } else {
     transport = DevTransport.open(m.fd, depth, devPayload);
   }
-  return new Session(m, fs, o, transport, req.major, neg, req.offered, queues, depth);
+  return new Session(m, fs, o, transport, req.major, neg, req.offered, queues, depth, watcher);
 }
 
 export class Session {
@@ -132,6 +135,8 @@ export class Session {
   readonly closed: Promise<void>;
   /** Notifications to the kernel (cache invalidation, store/retrieve, poll wakeups, …). */
   readonly notify: Notifier;
+  /** The autoUnmount watcher's pid (-1 without autoUnmount): see src/watcher.ts. */
+  readonly watcherPid: number;
   private readonly dispatcher: Dispatcher;
   private readonly log: (line: string) => void;
   private resolveClosed!: () => void;
@@ -139,12 +144,16 @@ export class Session {
   private ending = false;
   private destroyed: Promise<void> | null = null;
   private graceTimer: NodeJS.Timeout | null = null;
+  private unmountRequested = false;
+  private wasAborted = false;
   private readonly onAbort = (): void => { this.unmount().catch(() => {}); };
 
   /** @internal — use mount(). */
   constructor(private readonly m: Mounted, private readonly fs: Filesystem, private readonly options: MountOptions,
-    private readonly transport: Transport, major: number, neg: Negotiated, offered: bigint, queues: number, depth: number) {
+    private readonly transport: Transport, major: number, neg: Negotiated, offered: bigint, queues: number, depth: number,
+    private readonly watcher?: Watcher) {
     this.mountpoint = m.mountpoint;
+    this.watcherPid = watcher?.pid ?? -1;
     this.log = options.log ?? defaultLog;
     const trace = options.debug === true ? defaultLog : typeof options.debug === 'function' ? options.debug : undefined;
     this.closed = new Promise<void>((ok, fail) => { this.resolveClosed = ok; this.rejectClosed = fail; });
@@ -161,7 +170,7 @@ export class Session {
     this.notify = new Notifier(m.fd);
     this.notify.ready({ minor: neg.minor, offered });
     this.dispatcher = new Dispatcher(fs, transport, {
-      trace, log: this.log, destroy: () => this.runDestroy(), flags: neg.flags,
+      trace, log: this.log, destroy: () => this.runDestroy(), flags: neg.flags, requestTimeout: options.requestTimeout,
       notifyReply: (unique, offset, data) => this.notify.onReply(unique, offset, data),
     });
     options.signal?.addEventListener('abort', this.onAbort, { once: true });
@@ -176,6 +185,7 @@ export class Session {
    * kernel keeps the connection (files still open) past a short grace, the connection is cut.
    */
   unmount(): Promise<void> {
+    this.unmountRequested = true;
     if (!this.ending && this.graceTimer === null) {
       unmountFuse(this.m).catch((e: Error) => this.log(`unmount of ${this.mountpoint}: ${e.message}`)).finally(() => {
         if (this.ending) return;
@@ -222,7 +232,19 @@ export class Session {
   }
 
   stats(): SessionStats {
-    return { ...this.transport.stats(), requests: this.dispatcher.requests, errors: this.dispatcher.errors, pending: this.dispatcher.pending };
+    return {
+      ...this.transport.stats(), requests: this.dispatcher.requests, errors: this.dispatcher.errors,
+      pending: this.dispatcher.pending, timeouts: this.dispatcher.timeouts,
+    };
+  }
+
+  /**
+   * True once the session has ended because its connection was aborted (through
+   * /sys/fs/fuse/connections/<id>/abort, or by the kernel) rather than unmounted: the mount was
+   * still in place when the connection ended. Requests in flight then failed with ECONNABORTED.
+   */
+  get aborted(): boolean {
+    return this.wasAborted;
   }
 
   private async end(error?: Error): Promise<void> {
@@ -236,9 +258,16 @@ export class Session {
     // An abort, a failure or a forced end leave the (now dead) mount in place: take ours off.
     // Order matters: the ring is closed only once the mount is gone, /dev/fuse last.
     if (stillMounted(this.m)) {
+      // Nobody unmounted it, yet the connection ended: it was aborted.
+      if (!error && !this.unmountRequested) this.wasAborted = true;
       await unmountFuse(this.m).catch((e: Error) => this.log(`unmount of ${this.mountpoint}: ${e.message}`));
     }
+    // A mount we could not take off is left to the watcher, which acts when this process exits.
+    if (!stillMounted(this.m)) this.watcher?.done();
     this.transport.close();
+    // The Requests view the ring's buffers: without them the buffers can be collected even while
+    // the application keeps this Session (a handler still running keeps only its own slot).
+    this.transport.requests.length = 0;
     // A notification still being written holds the fd number: close it once that write is done.
     await this.notify.drain(UNMOUNT_GRACE_MS);
     native.close(this.m.fd);

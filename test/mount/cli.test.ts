@@ -1,13 +1,15 @@
 // The CLI as a user runs it: `node dist/src/cli.js memfs <mnt> [options]`.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, readdir, rmdir, stat, writeFile } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
+import { chown, mkdir, readFile, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { makeMountpoint, withDeadline } from '../helpers/child.js';
-import { lines, mountedLine, runCli, startCli, watchForMount, type CliMount } from '../helpers/cli.js';
-import { expectErrno } from '../helpers/files.js';
+import { CLI, lines, mountedLine, runCli, startCli, watchForMount, type CliMount } from '../helpers/cli.js';
+import { expectErrno, withTempDir } from '../helpers/files.js';
 import { enableUring, isMounted, mountEntry, uringFds, uringSkipReason } from '../helpers/proc.js';
-import { mustRun } from '../helpers/run.js';
+import { mustRun, runCmd, type RunResult } from '../helpers/run.js';
 
 const T = { timeout: 60_000 };
 
@@ -67,6 +69,7 @@ describe('fuse-uring CLI', () => {
     assert.equal(lines(r.stderr).length, 1, `stderr:\n${r.stderr}`);
   });
 
+  const pagesLimit = Number(readFileSync('/proc/sys/fs/fuse/max_pages_limit', 'utf8'));
   const bad: Array<{ args: string[]; names: string | RegExp }> = [
     { args: ['--queue-depth', '0'], names: /queue-?depth/i },
     { args: ['--queue-depth', 'many'], names: /queue-?depth/i },
@@ -74,6 +77,17 @@ describe('fuse-uring CLI', () => {
     { args: ['-o', 'ro,nonsense'], names: 'nonsense' },
     { args: ['--transport', 'carrier-pigeon'], names: 'carrier-pigeon' },
     { args: ['--no-such-flag'], names: 'no-such-flag' },
+    { args: ['-o', 'max_write=1024'], names: /-o max_write: must be an integer from 4096/ },
+    { args: ['-o', 'time_gran=3'], names: /-o time_gran: must be a power of ten/ },
+    { args: ['-o', 'fsname=a b'], names: /-o fsname: must be a non-empty string without commas, spaces/ },
+    { args: ['-o', 'passthrough,writeback_cache'], names: /passthrough and writeback exclude each other/ },
+    { args: ['-o', 'max_background=5,congestion_threshold=10'], names: /congestionThreshold \(10\) must not be above maxBackground \(5\)/ },
+    { args: ['-o', 'request_timeout=5'], names: /-o request_timeout: must be an integer from 10/ },
+    { args: ['--request-timeout', '5ms'], names: /--request-timeout must be from 10ms to 24h/ },
+    { args: ['--request-timeout', 'soon'], names: /--request-timeout needs a duration like 500ms/ },
+    { args: ['--size', '0'], names: /--size must be from 4K/ },
+    ...(pagesLimit * 4096 * 2 <= 16 * 2 ** 20
+      ? [{ args: ['-o', `max_write=${pagesLimit * 4096 * 2}`], names: /above this kernel's limit .*max_pages_limit/ }] : []),
   ];
   for (const { args, names } of bad) {
     it(`\`${args.join(' ')}\` exits non-zero before mounting`, T, async () => {
@@ -164,4 +178,63 @@ describe('fuse-uring CLI', () => {
     await expectErrno(writeFile(join(c.mnt, 'big'), Buffer.alloc(2 * 1024 * 1024)), 'ENOSPC', 'writing 2 MiB into 1 MiB');
     assert.equal((await readFile(join(c.mnt, 'small'))).length, 256 * 1024, 'the earlier file is intact');
   }));
+});
+
+/** A CLI invocation that must fail before mounting: asserts no mount appeared and one line on stderr. */
+async function refusedBeforeMounting(mnt: string, run: () => Promise<RunResult>, names: RegExp): Promise<void> {
+  const everMounted = watchForMount(mnt);
+  const r = await run();
+  assert.equal(await everMounted(), false, 'a mount appeared on the mount point');
+  assert.ok(r.code !== 0 && r.code !== null, `exit ${r.code ?? r.signal}; stderr:\n${r.stderr}`);
+  assert.equal(lines(r.stderr).length, 1, `want one line on stderr:\n${r.stderr}`);
+  assert.match(r.stderr, names);
+}
+
+describe('fuse-uring mirror refuses what would deadlock or contradict itself', () => {
+  it('a mount point inside the source (the mirror would look up its own mount)', T, () => withTempDir(async (src) => {
+    const mnt = join(src, 'inside');
+    await mkdir(mnt);
+    await refusedBeforeMounting(mnt, () => runCli(['mirror', src, mnt]), /the mount point .*inside is inside the source .*: the mirror would look up its own mount and deadlock/);
+  }));
+
+  it('-o writeback_cache with passthrough (on by default as root)', { ...T, skip: process.getuid?.() !== 0 ? 'needs root' : false }, () => withTempDir(async (src) => {
+    const mnt = await makeMountpoint('cli-wb');
+    try {
+      await refusedBeforeMounting(mnt, () => runCli(['mirror', src, mnt, '-o', 'writeback_cache']), /-o writeback_cache needs --no-passthrough/);
+    } finally {
+      await rmdir(mnt);
+    }
+  }));
+});
+
+const NOBODY = 65534;
+const asNobody = ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups'];
+const nobodySkip = process.getuid?.() !== 0 ? 'needs root to switch to nobody'
+  : (statSync('/dev/fuse').mode & 0o006) !== 0o006 ? '/dev/fuse is not 0666 (scripts/test-setup.js sets it)'
+  : spawnSync('setpriv', [...asNobody, 'test', '-r', CLI], { timeout: 10_000 }).status !== 0 ? `nobody cannot read ${CLI}` : false;
+const fuseConf = (() => { try { return readFileSync('/etc/fuse.conf', 'utf8'); } catch { return ''; } })();
+
+describe('fuse-uring as a user who is not root', { skip: nobodySkip }, () => {
+  /** The CLI as nobody on a fresh mount point nobody owns; `env` entries go before node. */
+  async function asUser(args: readonly string[], names: RegExp, env: string[] = [], owner = NOBODY): Promise<void> {
+    const mnt = await makeMountpoint('cli-user');
+    try {
+      await chown(mnt, owner, owner);
+      await refusedBeforeMounting(mnt, () => runCmd('setpriv', [...asNobody, 'env', ...env, process.execPath, CLI, 'memfs', mnt, ...args], { timeout: 20_000 }), names);
+    } finally {
+      await rm(mnt, { recursive: true, force: true });
+    }
+  }
+
+  it('without fusermount3 on PATH: says to install fuse3 or run as root', T,
+    () => asUser(['--transport', 'dev'], /mounting as a non-root user needs fusermount3 \(Debian\/Ubuntu: apt-get install fuse3\), or run as root/, ['PATH=/nonexistent']));
+
+  it('-o allow_other without user_allow_other in /etc/fuse.conf: says where to add it', {
+    ...T, skip: /^\s*user_allow_other\s*$/m.test(fuseConf) ? '/etc/fuse.conf has user_allow_other' : false,
+  }, () => asUser(['-o', 'allow_other'], /allow_other for a non-root user needs `user_allow_other` in \/etc\/fuse\.conf/));
+
+  it('-o passthrough: says it needs root', T, () => asUser(['-o', 'passthrough'], /passthrough needs root/));
+
+  it('a mount point the user cannot write to: says to use one it owns', T,
+    () => asUser([], /you \(uid 65534\) cannot write to the mount point .*: use a directory you own/, [], 0));
 });

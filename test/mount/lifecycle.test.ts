@@ -1,6 +1,6 @@
 // How a session ends, whoever ends it: an abort through fusectl, fusermount3 -u, a crash that
 // leaves a dead mount behind (refused with a clear message, then cleared by `fuse-uring unmount`),
-// and a mount made through fusermount3 rather than mount(2).
+// and auto_unmount (its watcher; SIGKILL itself is in reliability-crash.test.ts).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -38,6 +38,7 @@ for (const transport of ['uring', 'dev'] as const satisfies readonly Transport[]
         assert.deepEqual(exit, { code: 0, signal: null }, d.stderr());
         assert.equal(d.closed()?.ok, true);
         assert.equal(d.closed()?.destroyCalls, 1);
+        assert.equal((d.closed() as { aborted?: boolean } | undefined)?.aborted, true, 'session.aborted tells an abort from an unmount');
         assert.equal(await isMounted(d.mnt), false, 'the daemon takes its dead mount off after an abort');
       } finally {
         await d.stop();
@@ -49,11 +50,14 @@ for (const transport of ['uring', 'dev'] as const satisfies readonly Transport[]
       await mustRun('fusermount3', ['-u', d.mnt]);
       assert.deepEqual(await d.waitExit(10_000), { code: 0, signal: null });
       assert.equal(d.closed()?.ok, true);
+      assert.equal((d.closed() as { aborted?: boolean } | undefined)?.aborted, undefined, 'an unmount is not an abort');
     }));
 
-    it('mounts through fusermount3 with auto_unmount and serves requests', T, () => withDaemon({ transport, autoUnmount: true }, async (d) => {
-      assert.equal(d.info.mountedVia, 'fusermount3');
+    it('auto_unmount as root mounts with mount(2), starts a watcher, and serves requests', T, () => withDaemon({ transport, autoUnmount: true }, async (d) => {
+      assert.equal(d.info.mountedVia, process.getuid?.() === 0 ? 'mount' : 'fusermount3');
       assert.equal(d.info.transport, transport);
+      const watcherPid = (d.info as unknown as { watcherPid: number }).watcherPid;
+      assert.ok(watcherPid > 0 && existsSync(`/proc/${watcherPid}`), 'the watcher runs');
       await writeFile(join(d.mnt, 'via-fusermount'), 'hello');
       assert.equal(await readFile(join(d.mnt, 'via-fusermount'), 'utf8'), 'hello');
       const opts = (await readFile('/proc/mounts', 'utf8')).split('\n').find((l) => l.split(' ')[1] === d.mnt) ?? '';
@@ -73,7 +77,7 @@ for (const transport of ['uring', 'dev'] as const satisfies readonly Transport[]
         assert.notEqual(r.code, 0);
         const msg = r.stderr.trim().split('\n');
         assert.equal(msg.length, 1, r.stderr);
-        assert.match(msg[0]!, /dead FUSE mount .*fuse-uring unmount/);
+        assert.match(msg[0]!, /dead FUSE mount .*fuse-uring unmount.*--force/);
         const u = await runCli(['unmount', d.mnt]);
         assert.equal(u.code, 0, u.stderr);
         assert.equal(await isMounted(d.mnt), false);
