@@ -235,15 +235,51 @@ export function stillMounted(m: Mounted): boolean {
 /** Lazily unmounts our connection (if it is still there); the kernel then ends the connection. */
 export async function unmountFuse(m: Mounted): Promise<void> {
   if (!stillMounted(m)) return;
-  if (native.geteuid() === 0) {
-    try {
-      native.umount(m.mountpoint, MNT_DETACH);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
-    }
-    return;
-  }
-  await fusermountUnmount(m.mountpoint);
+  await detachMount(m.mountpoint);
+}
+
+/** How long a child umount may take before we stop waiting for it. */
+const DETACH_TIMEOUT_MS = 10_000;
+
+/**
+ * umount2(MNT_DETACH) of whatever is at `mountpoint` — from a child process, never from this
+ * thread. Dropping the last reference to a FUSE mount runs the kernel's teardown on the caller's
+ * thread, and that teardown waits for requests still in flight; over io_uring those are handed to
+ * the daemon by task_work that only the daemon's own thread can run. A daemon that unmounted
+ * itself this way while a client's FLUSH was in flight hung in D state for good (unkillable).
+ * Non-root: `fusermount3 -u -z`, which is a child already.
+ */
+export function detachMount(mountpoint: string): Promise<void> {
+  if (native.geteuid() !== 0) return fusermountUnmount(mountpoint);
+  return new Promise((ok, fail) => {
+    let done = false;
+    const finish = (e?: Error): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (e) fail(e);
+      else ok();
+    };
+    // If the kernel's teardown never ends, the child is stuck (not us): stop waiting for it.
+    const timer = setTimeout(() => finish(new MountError(`umount -l ${mountpoint}: no answer after ${DETACH_TIMEOUT_MS} ms`)), DETACH_TIMEOUT_MS);
+    timer.unref();
+    // -i: no /sbin/umount.<type> helper; -l: MNT_DETACH.
+    const child = execFile('umount', ['-i', '-l', '--', mountpoint], (err, _out, stderr) => {
+      if (!err) return finish();
+      if (/not mounted|no mount point|not found/i.test(String(stderr))) return finish();
+      finish(new MountError(`umount -l ${mountpoint} failed: ${String(stderr).trim() || err.message}`));
+    });
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') return finish(e);
+      // No umount(8) on this machine: the syscall here, with the risk described above.
+      try {
+        native.umount(mountpoint, MNT_DETACH);
+        finish();
+      } catch (e2) {
+        finish((e2 as NodeJS.ErrnoException).code === 'EINVAL' ? undefined : (e2 as Error));
+      }
+    });
+  });
 }
 
 /** `fusermount3 -u -z <mountpoint>`: how a non-root user unmounts. */

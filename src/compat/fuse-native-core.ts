@@ -4,13 +4,10 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { mount, type Session } from '../session.js';
-import { fuseMountAt, fusermountUnmount } from '../mount.js';
-import { native } from '../native.js';
+import { detachMount, fuseMountAt } from '../mount.js';
 import { PathBridge } from '../paths/bridge.js';
 import { adaptOps, type FuseNativeOps } from './fuse-native-ops.js';
 import { mapOptions, type FuseNativeOptions } from './fuse-native-options.js';
-
-const MNT_DETACH = 2;
 
 /** Sessions of this process by mount point, for Fuse.unmount(mnt) on one of our own. */
 const live = new Map<string, Session>();
@@ -19,11 +16,8 @@ function log(line: string): void {
   process.stderr.write(`fuse-native (fuse-uring): ${line}\n`);
 }
 
-/** Lazily unmounts whatever FUSE mount is at `mnt` (root: umount2, others: fusermount3 -u -z). */
-async function detach(mnt: string): Promise<void> {
-  if (native.geteuid() === 0) native.umount(mnt, MNT_DETACH);
-  else await fusermountUnmount(mnt);
-}
+/** Lazily unmounts whatever FUSE mount is at `mnt` (root: umount -l, others: fusermount3 -u -z). */
+const detach = (mnt: string): Promise<void> => detachMount(mnt);
 
 /** A stat that takes longer means a hung FUSE daemon is there. */
 const STAT_TIMEOUT_MS = 3000;
