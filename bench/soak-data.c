@@ -29,13 +29,25 @@ void op_create(void)
 	if (len && ino->size != len) resync(ino, p);
 }
 
-void op_write(void)
+/* A random file of the model, its path written to p; NULL (a file created instead) if there is none. */
+static struct inode *pick_file(char *p, int *idx)
 {
 	int i = pick('f');
-	if (i < 0) return op_create();
-	struct inode *ino = ent[i].ino;
-	char p[4096];
+	if (i < 0) {
+		op_create();
+		return NULL;
+	}
 	path_of(p, ent[i].dir, ent[i].name);
+	*idx = i;
+	return ent[i].ino;
+}
+
+void op_write(void)
+{
+	char p[4096];
+	int i;
+	struct inode *ino = pick_file(p, &i);
+	if (!ino) return;
 	int direct = odirect && rnd(4) == 0;
 	uint64_t off;
 	size_t len;
@@ -70,11 +82,10 @@ void op_write(void)
 
 void op_read(void)
 {
-	int i = pick('f');
-	if (i < 0) return op_create();
-	struct inode *ino = ent[i].ino;
 	char p[4096];
-	path_of(p, ent[i].dir, ent[i].name);
+	int i;
+	struct inode *ino = pick_file(p, &i);
+	if (!ino) return;
 	int direct = odirect && rnd(4) == 0;
 	uint64_t off;
 	size_t len;
@@ -140,13 +151,12 @@ void op_verify(void)
 
 void op_append(void)
 {
-	int i = pick('f');
-	if (i < 0) return op_create();
-	struct inode *ino = ent[i].ino;
+	char p[4096];
+	int i;
+	struct inode *ino = pick_file(p, &i);
+	if (!ino) return;
 	size_t len = 1 + rnd(16384);
 	if (ino->size + len > MAXFILE) return op_truncate();
-	char p[4096];
-	path_of(p, ent[i].dir, ent[i].name);
 	int fd = xopen(p, O_WRONLY | O_APPEND, K_open);
 	if (fd < 0) return;
 	uint64_t at = ino->size, seq = ++wseq;
@@ -167,11 +177,10 @@ void op_append(void)
 
 void op_truncate(void)
 {
-	int i = pick('f');
-	if (i < 0) return op_create();
-	struct inode *ino = ent[i].ino;
 	char p[4096];
-	path_of(p, ent[i].dir, ent[i].name);
+	int i;
+	struct inode *ino = pick_file(p, &i);
+	if (!ino) return;
 	uint64_t n = rnd(3) ? rnd(ino->size + 1) : ino->size + rnd(32768);
 	if (n > MAXFILE) n = MAXFILE;
 	int r;
@@ -190,11 +199,10 @@ void op_truncate(void)
 
 void op_fsync(void)
 {
-	int i = pick('f');
-	if (i < 0) return op_create();
-	struct inode *ino = ent[i].ino;
 	char p[4096];
-	path_of(p, ent[i].dir, ent[i].name);
+	int i;
+	struct inode *ino = pick_file(p, &i);
+	if (!ino) return;
 	uint64_t off = rnd(ino->size + 4096);
 	size_t len = 1 + rnd(8192);
 	int fd = xopen(p, O_WRONLY, K_open);
@@ -216,12 +224,11 @@ void op_fsync(void)
 
 void op_mmap(void)
 {
-	int i = pick('f');
-	if (i < 0) return op_create();
-	struct inode *ino = ent[i].ino;
-	if (ino->size == 0) return op_read();
 	char p[4096];
-	path_of(p, ent[i].dir, ent[i].name);
+	int i;
+	struct inode *ino = pick_file(p, &i);
+	if (!ino) return;
+	if (ino->size == 0) return op_read();
 	int fd = xopen(p, O_RDONLY, K_open);
 	if (fd < 0) return;
 	uint64_t t0 = now_ns();
@@ -239,12 +246,11 @@ void op_mmap(void)
 /* Stores through a shared writable mapping, written back by msync (FUSE's writepage path). */
 void op_mmap_write(void)
 {
-	int i = pick('f');
-	if (i < 0) return op_create();
-	struct inode *ino = ent[i].ino;
-	if (ino->size == 0) return op_write();
 	char p[4096];
-	path_of(p, ent[i].dir, ent[i].name);
+	int i;
+	struct inode *ino = pick_file(p, &i);
+	if (!ino) return;
+	if (ino->size == 0) return op_write();
 	uint64_t off = rnd(ino->size);
 	size_t len = 1 + rnd(ino->size - off < 65536 ? ino->size - off : 65536);
 	int fd = xopen(p, O_RDWR, K_open);
@@ -267,11 +273,10 @@ void op_mmap_write(void)
 /* Allocate (extending or not), punch a hole, or zero a range; the model follows. */
 void op_fallocate(void)
 {
-	int i = pick('f');
-	if (i < 0) return op_create();
-	struct inode *ino = ent[i].ino;
 	char p[4096];
-	path_of(p, ent[i].dir, ent[i].name);
+	int i;
+	struct inode *ino = pick_file(p, &i);
+	if (!ino) return;
 	static const int modes[] = { 0, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, FALLOC_FL_ZERO_RANGE,
 		FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE };
 	int mode = modes[rnd(5)];

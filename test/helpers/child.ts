@@ -6,6 +6,7 @@ import { mkdtemp, realpath, rmdir } from 'node:fs/promises';
 import { rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import assert from 'node:assert/strict';
 import { isMounted, mountEntrySync } from './proc.js';
 import { runCmd } from './run.js';
 
@@ -175,4 +176,37 @@ export async function withDeadline<T>(what: string, ms: number, body: Promise<T>
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Runs `body` (already started) under a deadline on a mounted child, and always stops the child
+ * (`stop` is idempotent). A failing body gets the child's stderr appended to its message and is
+ * rethrown; otherwise the stop's report is returned for assertCleanStop.
+ */
+export async function runMounted(what: string, mnt: string, timeoutMs: number, body: Promise<void>,
+  stop: () => Promise<TeardownReport>, stderr: () => string): Promise<TeardownReport> {
+  try {
+    await withDeadline(`test body on ${mnt}`, timeoutMs, body, stop);
+  } catch (e) {
+    await stop();
+    if (e instanceof Error) e.message += `\n--- ${what} stderr ---\n${stderr()}`;
+    throw e;
+  }
+  return stop();
+}
+
+/**
+ * The clean stop every mount test expects of the process it stopped with SIGTERM: exit 0 within
+ * the grace period, a "closed ok:true" event, destroy() run exactly once (when the event reports
+ * it), and nothing left mounted.
+ */
+export async function assertCleanStop(what: string, mnt: string, report: TeardownReport,
+  closedEvent: object | undefined, why: string): Promise<void> {
+  const closed = closedEvent as { ok?: unknown; destroyCalls?: unknown } | undefined;
+  assert.ok(report.stoppedInTime, `the ${what} did not exit within 5 s of SIGTERM; ${why}`);
+  assert.ok(!report.leftMounted, `the ${what} exited but left ${mnt} mounted; ${why}`);
+  assert.deepEqual(report.exit, { code: 0, signal: null }, `the ${what} ended with ${report.exit && fmtExit(report.exit)}; ${why}`);
+  assert.equal(closed?.ok, true, `no "closed ok:true" event; ${why}`);
+  if (closed?.destroyCalls !== undefined) assert.equal(closed.destroyCalls, 1, `destroy() ran ${String(closed.destroyCalls)} times, not once; ${why}`);
+  assert.equal(await isMounted(mnt), false, `${mnt} is still mounted after the teardown`);
 }

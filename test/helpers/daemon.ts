@@ -3,8 +3,7 @@
 import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Child, fmtExit, makeMountpoint, parseJsonLines, teardown, withDeadline, type ExitInfo, type TeardownReport } from './child.js';
-import { isMounted } from './proc.js';
+import { Child, assertCleanStop, makeMountpoint, parseJsonLines, runMounted, teardown, type ExitInfo, type TeardownReport } from './child.js';
 
 /** The repository root, from dist/test/helpers/. */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -84,21 +83,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
  */
 export async function withDaemon(opts: DaemonOptions, body: (d: Daemon) => Promise<void>, timeoutMs = 90_000): Promise<void> {
   const d = await startDaemon(opts);
-  let report: TeardownReport;
-  try {
-    await withDeadline(`test body on ${d.mnt}`, timeoutMs, body(d), d.stop);
-  } catch (e) {
-    await d.stop();
-    if (e instanceof Error) e.message += `\n--- daemon stderr ---\n${d.stderr()}`;
-    throw e;
-  } finally {
-    report = await d.stop();
-  }
+  const report = await runMounted('daemon', d.mnt, timeoutMs, body(d), d.stop, d.stderr);
   const why = `teardown ${JSON.stringify(report)}; events ${JSON.stringify(d.events())}; stderr:\n${d.stderr()}`;
-  assert.ok(report.stoppedInTime, `the daemon did not exit within 5 s of SIGTERM; ${why}`);
-  assert.ok(!report.leftMounted, `the daemon exited but left ${d.mnt} mounted; ${why}`);
-  assert.deepEqual(report.exit, { code: 0, signal: null }, `daemon ended with ${report.exit && fmtExit(report.exit)}; ${why}`);
-  assert.equal(d.closed()?.ok, true, `no "closed ok:true" event; ${why}`);
-  assert.equal(d.closed()?.destroyCalls, 1, `destroy() ran ${d.closed()?.destroyCalls} times, not once; ${why}`);
-  assert.equal(await isMounted(d.mnt), false, `${d.mnt} is still mounted after the teardown`);
+  await assertCleanStop('daemon', d.mnt, report, d.closed() ?? {}, why);
 }

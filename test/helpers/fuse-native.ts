@@ -2,11 +2,9 @@
 // load fuse-uring/compat/fuse-native by package name, as a fuse-native user's program would) in
 // a child process on a fresh mount point. The transport is chosen the way such a program leaves
 // it to its environment: FUSE_URING_TRANSPORT.
-import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { Child, fmtExit, makeMountpoint, parseJsonLines, teardown, withDeadline, type TeardownReport } from './child.js';
+import { Child, assertCleanStop, makeMountpoint, parseJsonLines, runMounted, teardown, type TeardownReport } from './child.js';
 import { ROOT } from './daemon.js';
-import { isMounted } from './proc.js';
 
 export type Transport = 'uring' | 'dev';
 export type ProgramEvent = { event: string; [k: string]: unknown };
@@ -55,20 +53,7 @@ export async function startProgram(script: string, transport: Transport): Promis
  */
 export async function withProgram(script: string, transport: Transport, body: (p: Program) => Promise<void>, timeoutMs = 90_000): Promise<void> {
   const p = await startProgram(script, transport);
-  let report: TeardownReport;
-  try {
-    await withDeadline(`test body on ${p.mnt}`, timeoutMs, body(p), p.stop);
-  } catch (e) {
-    await p.stop();
-    if (e instanceof Error) e.message += `\n--- program stderr ---\n${p.stderr()}`;
-    throw e;
-  } finally {
-    report = await p.stop();
-  }
+  const report = await runMounted('program', p.mnt, timeoutMs, body(p), p.stop, p.stderr);
   const why = `teardown ${JSON.stringify(report)}; events ${JSON.stringify(p.events())}; stderr:\n${p.stderr()}`;
-  assert.ok(report.stoppedInTime, `the program did not exit within 5 s of SIGTERM; ${why}`);
-  assert.ok(!report.leftMounted, `the program exited but left ${p.mnt} mounted; ${why}`);
-  assert.deepEqual(report.exit, { code: 0, signal: null }, `program ended with ${report.exit && fmtExit(report.exit)}; ${why}`);
-  assert.equal(p.events().find((e) => e.event === 'closed')?.ok, true, `no "closed ok:true" event; ${why}`);
-  assert.equal(await isMounted(p.mnt), false, `${p.mnt} is still mounted after the teardown`);
+  await assertCleanStop('program', p.mnt, report, p.events().find((e) => e.event === 'closed'), why);
 }

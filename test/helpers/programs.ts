@@ -11,9 +11,8 @@ import { readFileSync } from 'node:fs';
 import { lstat, mkdtemp, readdir, readlink, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Child, fmtExit, makeMountpoint, teardown, withDeadline, type ExitInfo, type TeardownReport } from './child.js';
+import { Child, assertCleanStop, fmtExit, makeMountpoint, runMounted, teardown, type ExitInfo, type TeardownReport } from './child.js';
 import { ROOT, type ReadyEvent, type Transport } from './daemon.js';
-import { isMounted } from './proc.js';
 import { runCmd, type RunOptions } from './run.js';
 
 /**
@@ -229,32 +228,17 @@ export async function withFs(fs: FsKind, transport: Transport, body: (m: FsMount
       },
       daemonStderr: () => c.stderr(),
     };
-    let report: TeardownReport;
-    try {
-      await withDeadline(`test body on ${mnt}`, o.timeoutMs ?? 150_000, (async () => {
-        await body(m);
-        await killPrograms();
-        if (source) {
-          const r = await runCmd('diff', ['-r', '--no-dereference', mnt, source], { timeout: 60_000 });
-          assert.equal(r.code, 0, `mirror: the mount and its source directory differ after the test:\n${r.stdout.slice(0, 4000)}${r.stderr}`);
-        }
-      })(), stop);
-    } catch (e) {
-      await stop();
-      if (e instanceof Error) e.message += `\n--- daemon stderr ---\n${c.stderr()}`;
-      throw e;
-    } finally {
-      report = await stop();
-    }
+    const report = await runMounted('daemon', mnt, o.timeoutMs ?? 150_000, (async () => {
+      await body(m);
+      await killPrograms();
+      if (source) {
+        const r = await runCmd('diff', ['-r', '--no-dereference', mnt, source], { timeout: 60_000 });
+        assert.equal(r.code, 0, `mirror: the mount and its source directory differ after the test:\n${r.stdout.slice(0, 4000)}${r.stderr}`);
+      }
+    })(), stop, () => c.stderr());
     const events = parseEvents(c.stdout());
-    const closed = events.find((e) => e.event === 'closed');
     const why = `teardown ${JSON.stringify(report)}; events ${JSON.stringify(events)}; stderr:\n${c.stderr()}`;
-    assert.ok(report.stoppedInTime, `the daemon did not exit within 5 s of SIGTERM; ${why}`);
-    assert.ok(!report.leftMounted, `the daemon exited but left ${mnt} mounted; ${why}`);
-    assert.deepEqual(report.exit, { code: 0, signal: null }, `daemon ended with ${report.exit && fmtExit(report.exit)}; ${why}`);
-    assert.equal(closed?.ok, true, `no "closed ok:true" event; ${why}`);
-    if (closed?.destroyCalls !== undefined) assert.equal(closed.destroyCalls, 1, `destroy() ran ${String(closed.destroyCalls)} times; ${why}`);
-    assert.equal(await isMounted(mnt), false, `${mnt} is still mounted after the teardown`);
+    await assertCleanStop('daemon', mnt, report, events.find((e) => e.event === 'closed'), why);
   } finally {
     if (child && !stopping) await stop();
     await rm(scratch, { recursive: true, force: true });

@@ -9,9 +9,9 @@ import {
   chmod, link, lstat, mkdir, readFile, readdir, readlink, realpath, rename, rm, stat, symlink, unlink, writeFile,
 } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Child, fmtExit, makeMountpoint, parseJsonLines, teardown, withDeadline, type TeardownReport } from '../helpers/child.js';
+import { Child, assertCleanStop, makeMountpoint, parseJsonLines, runMounted, teardown, type TeardownReport } from '../helpers/child.js';
 import { ROOT } from '../helpers/daemon.js';
-import { isMounted, uringSkipReason } from '../helpers/proc.js';
+import { uringSkipReason } from '../helpers/proc.js';
 import { mustRun, runCmd, sh } from '../helpers/run.js';
 import { randomFile, withTempDir } from '../helpers/files.js';
 import type { MirrorStats } from '../../src/fs/mirror/index.js';
@@ -67,24 +67,10 @@ async function withMirror(transport: 'uring' | 'dev', source: string, extra: rea
     fdCount: () => readdirSync(`/proc/${child.pid}/fd`).length,
     stderr: () => child.stderr(),
   };
-  let report: TeardownReport;
-  try {
-    await withDeadline(`test body on ${mnt}`, timeoutMs, body(m), stop);
-  } catch (e) {
-    await stop();
-    if (e instanceof Error) e.message += `\n--- daemon stderr ---\n${child.stderr()}`;
-    throw e;
-  } finally {
-    report = await stop();
-  }
+  const report = await runMounted('daemon', mnt, timeoutMs, body(m), stop, () => child.stderr());
   const closed = parseEvents(child.stdout()).find((e) => e.event === 'closed');
   const why = `teardown ${JSON.stringify(report)}; closed ${JSON.stringify(closed)}; stderr:\n${child.stderr()}`;
-  assert.ok(report.stoppedInTime, `the daemon did not exit within 5 s of SIGTERM; ${why}`);
-  assert.ok(!report.leftMounted, `the daemon left ${mnt} mounted; ${why}`);
-  assert.deepEqual(report.exit, { code: 0, signal: null }, `daemon ended with ${report.exit && fmtExit(report.exit)}; ${why}`);
-  assert.equal(closed?.ok, true, why);
-  assert.equal(closed?.destroyCalls, 1, why);
-  assert.equal(await isMounted(mnt), false);
+  await assertCleanStop('daemon', mnt, report, closed, why);
   // A handler that threw something other than a FuseError answered EIO and was logged: a bug.
   assert.doesNotMatch(child.stderr(), /handler failed/, why);
 }
