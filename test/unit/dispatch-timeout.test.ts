@@ -8,44 +8,16 @@ import { Request } from '../../src/abi/request.js';
 import { Dispatcher, type ReplySink } from '../../src/dispatch.js';
 import { Op } from '../../src/abi/opcodes.js';
 import { Errno } from '../../src/errors.js';
+import { fill } from './ops-harness.js';
 import type { Filesystem, RequestContext } from '../../src/filesystem.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 interface Fields { opcode: number; unique: number; nodeid?: number; uid?: number; opIn?: Buffer; data?: Buffer }
 
-/** Writes a request into a ring slot's buffers (fuse_in_header at 0, op_in at 128, payload_sz at 272). */
-function fillRing(r: Request, f: Fields): Request {
-  const h = r.header;
-  const opIn = f.opIn ?? Buffer.alloc(0), data = f.data ?? Buffer.alloc(0);
-  h.fill(0);
-  h.writeUInt32LE(40 + opIn.length + data.length, 0);
-  h.writeUInt32LE(f.opcode, 4);
-  h.writeUInt32LE(f.unique, 8);
-  h.writeUInt32LE(f.nodeid ?? 1, 16);
-  h.writeUInt32LE(f.uid ?? 1000, 24); h.writeUInt32LE(f.uid ?? 1000, 28); h.writeUInt32LE(4242, 32);
-  opIn.copy(h, 128);
-  h.writeUInt32LE(f.unique, 264);
-  h.writeUInt32LE(data.length, 272);
-  data.copy(r.payload, 0);
-  r.begin(0);
-  return r;
-}
-
-/** The same for a /dev/fuse slot: fuse_in_header in the header buffer, op_in and data in the payload. */
-function fillDev(r: Request, f: Fields): Request {
-  const h = r.header;
-  const opIn = f.opIn ?? Buffer.alloc(0), data = f.data ?? Buffer.alloc(0);
-  h.fill(0);
-  h.writeUInt32LE(40 + opIn.length + data.length, 0);
-  h.writeUInt32LE(f.opcode, 4);
-  h.writeUInt32LE(f.unique, 8);
-  h.writeUInt32LE(f.nodeid ?? 1, 16);
-  h.writeUInt32LE(f.uid ?? 1000, 24); h.writeUInt32LE(f.uid ?? 1000, 28); h.writeUInt32LE(4242, 32);
-  opIn.copy(r.payload, 0);
-  data.copy(r.payload, opIn.length);
-  r.begin(40 + opIn.length + data.length);
-  return r;
+/** Fills a slot (ring or /dev/fuse layout, as the slot is) with a request. */
+function fillSlot(r: Request, f: Fields): Request {
+  return fill(r, f.opcode, f.nodeid ?? 1, f.opIn ?? Buffer.alloc(0), f.data ?? Buffer.alloc(0), { unique: f.unique, uid: f.uid });
 }
 
 const ringSlot = () => new Request(0, true, Buffer.alloc(512), Buffer.alloc(8192));
@@ -70,8 +42,8 @@ function harness(fs: Filesystem, requestTimeout = 40) {
 
 test('a handler that never settles is answered ETIMEDOUT once, and the opcode is logged once', async () => {
   const { d, commits, logs } = harness({ getattr: () => new Promise(() => {}) });
-  const a = fillRing(ringSlot(), { opcode: Op.GETATTR, unique: 7, opIn: Buffer.alloc(16) });
-  const b = fillRing(ringSlot(), { opcode: Op.GETATTR, unique: 8, opIn: Buffer.alloc(16) });
+  const a = fillSlot(ringSlot(), { opcode: Op.GETATTR, unique: 7, opIn: Buffer.alloc(16) });
+  const b = fillSlot(ringSlot(), { opcode: Op.GETATTR, unique: 8, opIn: Buffer.alloc(16) });
   d.dispatch(a);
   d.dispatch(b);
   assert.equal(d.pending, 2);
@@ -87,7 +59,7 @@ test('a handler that never settles is answered ETIMEDOUT once, and the opcode is
   d.end();
 });
 
-for (const [kind, slot, fill] of [['ring', ringSlot, fillRing], ['/dev/fuse', devSlot, fillDev]] as const) {
+for (const [kind, slot] of [['ring', ringSlot], ['/dev/fuse', devSlot]] as const) {
   test(`over a ${kind} slot, a late result is dropped and the late handler cannot touch the slot's next request`, async () => {
     let late!: { ctx: RequestContext; out: Buffer; resolve: (n: number) => void };
     let written = '';
@@ -98,12 +70,12 @@ for (const [kind, slot, fill] of [['ring', ringSlot, fillRing], ['/dev/fuse', de
       write: async (ctx, _n, _fh, _off, data) => { writeUid = ctx.uid; await sleep(30); written = data.toString(); return data.length; },
     });
     const r = slot();
-    fill(r, { opcode: Op.READ, unique: 11, uid: 1000, opIn: readIn(4096) });
+    fillSlot(r, { opcode: Op.READ, unique: 11, uid: 1000, opIn: readIn(4096) });
     d.dispatch(r);
     await sleep(80);
     assert.deepEqual(commits.map((c) => [c.unique, c.error]), [[11, -Errno.ETIMEDOUT]]);
     // The kernel gives the slot the next request: a WRITE of 'BBBB' by uid 2000.
-    fill(r, { opcode: Op.WRITE, unique: 12, uid: 2000, opIn: writeIn(4), data: Buffer.from('BBBB') });
+    fillSlot(r, { opcode: Op.WRITE, unique: 12, uid: 2000, opIn: writeIn(4), data: Buffer.from('BBBB') });
     d.dispatch(r);
     // Now the timed-out handler wakes up: it scribbles over what it was given and answers.
     late.out.fill(0x58);
@@ -125,8 +97,8 @@ test('with a timeout set, replies carry the same bytes as without', () => {
   };
   const plain = harness(fs, 0), timed = harness(fs, 1000);
   for (const h of [plain, timed]) {
-    h.d.dispatch(fillRing(ringSlot(), { opcode: Op.LOOKUP, unique: 1, data: Buffer.from('a.txt\0') }));
-    h.d.dispatch(fillDev(devSlot(), { opcode: Op.READ, unique: 2, opIn: readIn(100) }));
+    h.d.dispatch(fillSlot(ringSlot(), { opcode: Op.LOOKUP, unique: 1, data: Buffer.from('a.txt\0') }));
+    h.d.dispatch(fillSlot(devSlot(), { opcode: Op.READ, unique: 2, opIn: readIn(100) }));
     h.d.end();
   }
   assert.equal(timed.commits.length, 2);
@@ -137,8 +109,8 @@ test('with a timeout set, replies carry the same bytes as without', () => {
 test('the timeout fires ctx.signal, and INTERRUPT reaches a handler running on its copy', async () => {
   const signals: AbortSignal[] = [];
   const { d, commits } = harness({ getattr: (ctx) => { signals.push(ctx.signal); return new Promise(() => {}); } }, 200);
-  d.dispatch(fillRing(ringSlot(), { opcode: Op.GETATTR, unique: 21, opIn: Buffer.alloc(16) }));
-  d.dispatch(fillRing(ringSlot(), { opcode: Op.GETATTR, unique: 22, opIn: Buffer.alloc(16) }));
+  d.dispatch(fillSlot(ringSlot(), { opcode: Op.GETATTR, unique: 21, opIn: Buffer.alloc(16) }));
+  d.dispatch(fillSlot(ringSlot(), { opcode: Op.GETATTR, unique: 22, opIn: Buffer.alloc(16) }));
   d.interrupt(21);
   assert.equal(signals[0]!.aborted, true, 'INTERRUPT');
   assert.equal(signals[1]!.aborted, false);
@@ -151,7 +123,7 @@ test('the timeout fires ctx.signal, and INTERRUPT reaches a handler running on i
 test('SETLKW (a blocking lock wait) has no deadline', async () => {
   let resolve!: () => void;
   const { d, commits } = harness({ setlk: () => new Promise<void>((ok) => { resolve = ok; }) }, 30);
-  d.dispatch(fillRing(ringSlot(), { opcode: Op.SETLKW, unique: 31, opIn: Buffer.alloc(48) }));
+  d.dispatch(fillSlot(ringSlot(), { opcode: Op.SETLKW, unique: 31, opIn: Buffer.alloc(48) }));
   await sleep(100);
   assert.equal(commits.length, 0, 'still waiting for the lock');
   resolve();
@@ -163,8 +135,8 @@ test('SETLKW (a blocking lock wait) has no deadline', async () => {
 test('a handler that throws or answers garbage under a timeout still gets an errno, and the slot is reused', () => {
   const { d, commits } = harness({ lookup: (_c, _p, name) => { if (name === 'x') throw new Error('bug'); return 'garbage' as never; } }, 1000);
   const r = ringSlot();
-  d.dispatch(fillRing(r, { opcode: Op.LOOKUP, unique: 41, data: Buffer.from('x\0') }));
-  d.dispatch(fillRing(r, { opcode: Op.LOOKUP, unique: 42, data: Buffer.from('y\0') }));
+  d.dispatch(fillSlot(r, { opcode: Op.LOOKUP, unique: 41, data: Buffer.from('x\0') }));
+  d.dispatch(fillSlot(r, { opcode: Op.LOOKUP, unique: 42, data: Buffer.from('y\0') }));
   assert.deepEqual(commits.map((c) => [c.unique, c.error]), [[41, -Errno.EIO], [42, -Errno.EIO]]);
   d.end();
 });

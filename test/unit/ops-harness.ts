@@ -31,29 +31,38 @@ export interface BuildOptions {
 }
 
 export function build(layout: Layout, opcode: number, nodeid: number, opIn: Buffer, data: Buffer, o: BuildOptions = {}): Request {
-  const header = Buffer.alloc(512);
   const payload = Buffer.alloc(o.payloadSize ?? 8192);
   for (let i = 0; i < payload.length; i++) payload[i] = POISON[i % POISON.length]!;
+  return fill(new Request(0, layout === 'ring', Buffer.alloc(512), payload), opcode, nodeid, opIn, data, o);
+}
+
+/**
+ * Writes a request into slot `r` as the kernel would (a ring entry: fuse_in_header at 0, op_in
+ * at 128, payload_sz at 272, the data in the payload; a /dev/fuse slot: the header, then op_in and
+ * the data in the payload) and begins it. Slots may be filled again, as the kernel reuses them.
+ */
+export function fill(r: Request, opcode: number, nodeid: number, opIn: Buffer, data: Buffer,
+  o: BuildOptions & { uid?: number } = {}): Request {
+  const header = r.header;
+  header.fill(0);
   header.writeUInt32LE(40 + opIn.length + data.length, 0);
   header.writeUInt32LE(opcode, 4);
   header.writeBigUInt64LE(BigInt(o.unique ?? UNIQUE), 8);
   header.writeBigUInt64LE(BigInt(nodeid), 16);
-  header.writeUInt32LE(UID, 24);
+  header.writeUInt32LE(o.uid ?? UID, 24);
   header.writeUInt32LE(GID, 28);
   header.writeUInt32LE(PID, 32);
-  if (layout === 'ring') {
+  if (r.ring) {
     header.fill(0x5a, 128, 256);
     opIn.copy(header, 128);
     header.writeBigUInt64LE(BigInt(o.unique ?? UNIQUE), 264);
     header.writeUInt32LE(o.payloadSz ?? data.length, 272);
-    data.copy(payload, 0);
-    const r = new Request(0, true, header, payload);
+    data.copy(r.payload, 0);
     r.begin(0);
     return r;
   }
-  opIn.copy(payload, 0);
-  data.copy(payload, opIn.length);
-  const r = new Request(0, false, header, payload);
+  opIn.copy(r.payload, 0);
+  data.copy(r.payload, opIn.length);
   r.begin(40 + (o.devArgBytes ?? opIn.length + data.length));
   return r;
 }
