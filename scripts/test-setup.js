@@ -99,9 +99,12 @@ if (!fusectl && existsSync(FUSECTL)) {
 if (!which('fusermount3')) {
   notes.push('fusermount3 is missing (needed for unprivileged mounts): apt-get install -y fuse3');
 }
+// Every program the tests run, by the Debian package that has it (.ci/run installs the same).
 const tools = {
-  coreutils: ['cp', 'dd', 'ls', 'stat', 'rm', 'mkdir', 'mv', 'truncate', 'wc', 'head'],
+  coreutils: ['cp', 'dd', 'ls', 'stat', 'rm', 'mkdir', 'mv', 'truncate', 'wc', 'head', 'sha256sum', 'mkfifo'],
   diffutils: ['cmp', 'diff'], mount: ['umount', 'mount'], grep: ['grep'], dash: ['sh'],
+  attr: ['setfattr', 'getfattr'], 'util-linux': ['setpriv', 'flock', 'fallocate'],
+  git: ['git'], sqlite3: ['sqlite3'], tar: ['tar'], python3: ['python3'], gcc: ['cc'],
 };
 for (const [pkg, cmds] of Object.entries(tools)) {
   const missing = cmds.filter((c) => !which(c));
