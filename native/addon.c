@@ -106,35 +106,38 @@ static int expect_number(napi_env env, napi_value v, const char *name)
 	return 0;
 }
 
-int fu_get_int32(napi_env env, napi_value v, const char *name, int32_t *out)
+/* A JavaScript number that is a whole number in [lo, hi]; `what` names the range in the error. */
+static int get_whole(napi_env env, napi_value v, const char *name, double lo, double hi, const char *what, double *out)
 {
 	double d;
 	if (expect_number(env, v, name)) return -1;
 	FU_NAPI(env, napi_get_value_double(env, v, &d));
-	if (!(d >= -2147483648.0 && d <= 2147483647.0) || d != (double)(int32_t)d)
-		return fu_throw_range_error(env, "%s must be a 32-bit integer (got %g)", name, d);
+	if (!(d >= lo && d <= hi) || d != (double)(int64_t)d)
+		return fu_throw_range_error(env, "%s must be %s (got %g)", name, what, d);
+	*out = d;
+	return 0;
+}
+
+int fu_get_int32(napi_env env, napi_value v, const char *name, int32_t *out)
+{
+	double d = 0;
+	if (get_whole(env, v, name, -2147483648.0, 2147483647.0, "a 32-bit integer", &d)) return -1;
 	*out = (int32_t)d;
 	return 0;
 }
 
 int fu_get_uint32(napi_env env, napi_value v, const char *name, uint32_t *out)
 {
-	double d;
-	if (expect_number(env, v, name)) return -1;
-	FU_NAPI(env, napi_get_value_double(env, v, &d));
-	if (!(d >= 0 && d <= 4294967295.0) || d != (double)(uint32_t)d)
-		return fu_throw_range_error(env, "%s must be an unsigned 32-bit integer (got %g)", name, d);
+	double d = 0;
+	if (get_whole(env, v, name, 0, 4294967295.0, "an unsigned 32-bit integer", &d)) return -1;
 	*out = (uint32_t)d;
 	return 0;
 }
 
 int fu_get_int64(napi_env env, napi_value v, const char *name, int64_t *out)
 {
-	double d;
-	if (expect_number(env, v, name)) return -1;
-	FU_NAPI(env, napi_get_value_double(env, v, &d));
-	if (!(d >= -9007199254740991.0 && d <= 9007199254740991.0) || d != (double)(int64_t)d)
-		return fu_throw_range_error(env, "%s must be a safe integer (got %g)", name, d);
+	double d = 0;
+	if (get_whole(env, v, name, -9007199254740991.0, 9007199254740991.0, "a safe integer", &d)) return -1;
 	*out = (int64_t)d;
 	return 0;
 }
