@@ -82,11 +82,12 @@ struct channel {
 	struct {
 		uint64_t max_ns, cur_ns;  /* configured window, and the current (adaptive) one */
 		uint64_t idle_since;      /* when the last batch was answered (CLOCK_MONOTONIC ns) */
+		unsigned local;           /* requests to come before spinning again: a caller shares our CPU */
 	} spin;
 
 	struct {
 		double enters, sqes, cqes, dev_reads, dev_writes, callbacks;
-		double spins, spin_hits, spin_ns, wakeups;
+		double spins, spin_hits, spin_ns, wakeups, local_reqs;
 	} st;
 	unsigned long enters_ul; /* fu_ring_* counts syscalls here */
 };

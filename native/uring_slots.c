@@ -3,6 +3,7 @@
 #include "fuse_abi.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #define MAX_POLL_ROUNDS 8           /* reap → JS → flush rounds per ring wake-up */
 #define REGISTER_RETRIES 8          /* REGISTER resubmissions after -EAGAIN, per slot */
 #define MAX_RING_SLOTS 32760        /* entries (slots + 8, rounded up to 2^n) must stay <= 32768 */
+#define LOCAL_COOLDOWN 64           /* requests without a CQ watch after one from a caller on our CPU */
 
 /* ---- submission ---------------------------------------------------------- */
 
@@ -64,6 +66,24 @@ static int queue_register(struct channel *ch, unsigned idx)
 
 /* ---- ring completions ---------------------------------------------------- */
 
+/*
+ * The kernel queues a request on the queue of the CPU its caller ran on (qid = CPU). A caller on our
+ * own CPU cannot send its next request while we watch the CQ: it needs this CPU, and so does a
+ * second caller when two keep both CPUs busy (measured: 2-job 4K reads ran at 47k IOPS with the
+ * watch against 58-84k without). So a request from our CPU turns the watch off for the next
+ * LOCAL_COOLDOWN requests; a lone caller on another CPU, where the watch pays, keeps it.
+ */
+static void note_caller_cpu(struct channel *ch, uint16_t qid)
+{
+	if (!ch->spin.max_ns) return;
+	if (sched_getcpu() == (int)qid) {
+		ch->spin.local = LOCAL_COOLDOWN;
+		ch->st.local_reqs++;
+	} else if (ch->spin.local) {
+		ch->spin.local--;
+	}
+}
+
 /* Returns -1 if the channel got closed (by JavaScript, while events were delivered). */
 int handle_ring_cqe(struct channel *ch, const struct fu_cqe *c)
 {
@@ -74,6 +94,7 @@ int handle_ring_cqe(struct channel *ch, const struct fu_cqe *c)
 
 	if (res >= 0) {
 		set_ring_state(ch, s, ST_USER);
+		note_caller_cpu(ch, s->qid);
 		return push_event(ch, (int32_t)idx, 0);
 	}
 	if (res == -EAGAIN && s->last_cmd == FUSE_IO_URING_CMD_REGISTER && s->retries < REGISTER_RETRIES) {
@@ -138,7 +159,7 @@ static int ring_ready(struct channel *ch)
  */
 static int spin_for_work(struct channel *ch, uint64_t deadline)
 {
-	if (!ch->spin.cur_ns || ch->ring_held || ch->npending) return 0;
+	if (!ch->spin.cur_ns || ch->spin.local || ch->ring_held || ch->npending) return 0;
 	if ((ch->ring.flags & IORING_SETUP_COOP_TASKRUN) && !(ch->ring.flags & IORING_SETUP_TASKRUN_FLAG)) return 0;
 	uint64_t start = now_ns(), t = start, end = start + ch->spin.cur_ns;
 	if (end > deadline) end = deadline;

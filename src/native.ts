@@ -26,6 +26,8 @@ export interface ChannelStats {
   spins: number;
   spinHits: number;
   spinMicros: number;
+  /** Requests from a caller on the daemon's own CPU (each turns the CQ watch off for a while). */
+  localRequests: number;
   /** The io_uring fd (-1 without a ring): /proc/<pid>/fdinfo/<ringFd> shows the kernel's own counters. */
   ringFd: number;
 }

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { SessionStats } from '../../src/index.js';
 import { Child, assertCleanStop, makeMountpoint, parseJsonLines, runMounted, teardown, type ExitInfo, type TeardownReport } from './child.js';
 
 /** The repository root, from dist/test/helpers/. */
@@ -31,7 +32,8 @@ export interface ReadyEvent {
   mountedVia: 'mount' | 'fusermount3';
 }
 export interface ClosedEvent { event: 'closed'; ok: boolean; destroyCalls: number; error?: string }
-type DaemonEvent = ReadyEvent | ClosedEvent | { event: string; [k: string]: unknown };
+interface StatsEvent { event: 'stats'; seq: number; session: SessionStats }
+type DaemonEvent = StatsEvent | ReadyEvent | ClosedEvent | { event: string; [k: string]: unknown };
 
 export interface Daemon {
   readonly mnt: string;
@@ -41,6 +43,8 @@ export interface Daemon {
   /** Every JSON line printed so far. */
   events(): DaemonEvent[];
   closed(): ClosedEvent | undefined;
+  /** session.stats() of the daemon, fresh (SIGUSR2 → one stats line). */
+  stats(): Promise<SessionStats>;
   waitExit(ms: number): Promise<ExitInfo>;
   /** The teardown (idempotent): SIGTERM, 5 s, umount -l, SIGKILL, rmdir. */
   stop(): Promise<TeardownReport>;
@@ -66,11 +70,19 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     throw e;
   }
   assert.equal(info.pid, child.pid, 'the ready line names the daemon pid');
+  let statsSeq = 0;
   return {
     mnt, pid: child.pid, info,
     stderr: () => child.stderr(),
     events: () => parseEvents(child.stdout()),
     closed: () => parseEvents(child.stdout()).find((e): e is ClosedEvent => e.event === 'closed'),
+    stats: async () => {
+      const want = ++statsSeq;
+      child.signal('SIGUSR2');
+      const line = await child.waitFor('stats line', () =>
+        parseEvents(child.stdout()).find((e): e is StatsEvent => e.event === 'stats' && (e as StatsEvent).seq === want), 10_000);
+      return line.session;
+    },
     waitExit: (ms) => child.waitExit(ms),
     stop,
   };
