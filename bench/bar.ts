@@ -30,8 +30,8 @@ export const REFERENCES: Reference[] = [
 /** One row per reference: our fraction of tmpfs against libfuse's and fuse-native's, and whether the bar holds. */
 export function barTable(r: Results): string {
   const lines = [
-    '| workload | memfs io_uring ÷ tmpfs (this run) | libfuse ÷ tmpfs (reference) | of libfuse (bar ≥ 0.80) | × fuse-native (bar ≥ 3) | bar |',
-    '|---|---|---|---|---|---|',
+    '| workload | memfs io_uring ÷ tmpfs (this run) | libfuse ÷ tmpfs (reference) | of libfuse (bar ≥ 0.80) | × fuse-native (bar ≥ 3) | the bar ÷ tmpfs (× libfuse) | bar |',
+    '|---|---|---|---|---|---|---|',
   ];
   for (const ref of REFERENCES) {
     const ours = summarize(r.samples[ref.workload]?.['memfs-uring']);
@@ -41,14 +41,18 @@ export function barTable(r: Results): string {
       // CPU per operation: absolute µs (lower is better); libfuse's figure is the top of its 11–20 µs range.
       const ofLibfuse = ref.libfuse / ours.cpu;
       const vsNative = ref.fuseNative / ours.cpu;
-      lines.push(`| ${ref.label} | ${ours.cpu.toFixed(1)} µs | 11–20 µs | ${ofLibfuse.toFixed(2)} | ${vsNative.toFixed(2)} | ${ofLibfuse >= 0.8 && vsNative >= 3 ? 'met' : 'not met'} |`);
+      const limit = Math.min(ref.libfuse / 0.8, ref.fuseNative / 3);
+      lines.push(`| ${ref.label} | ${ours.cpu.toFixed(1)} µs | 11–20 µs | ${ofLibfuse.toFixed(2)} | ${vsNative.toFixed(2)} | ≤ ${limit.toFixed(1)} µs | ${ofLibfuse >= 0.8 && vsNative >= 3 ? 'met' : 'not met'} |`);
       continue;
     }
     const frac = ours.median / tmpfs.median;
     const libFrac = ref.libfuse / ref.tmpfs;
     const ofLibfuse = frac / libFrac;
     const vsNative = frac / (ref.fuseNative / ref.tmpfs);
-    lines.push(`| ${ref.label} | ${frac.toFixed(3)} | ${libFrac.toFixed(3)} | ${ofLibfuse.toFixed(2)} | ${vsNative.toFixed(2)} | ${ofLibfuse >= 0.8 && vsNative >= 3 ? 'met' : 'not met'} |`);
+    // The stricter of the two conditions, as a fraction of tmpfs: where 3× fuse-native is above
+    // libfuse's own figure (unlink, 4K writes), the bar asks for more than C reached.
+    const needed = Math.max(0.8 * libFrac, 3 * ref.fuseNative / ref.tmpfs);
+    lines.push(`| ${ref.label} | ${frac.toFixed(3)} | ${libFrac.toFixed(3)} | ${ofLibfuse.toFixed(2)} | ${vsNative.toFixed(2)} | ${needed.toFixed(3)} (${(needed / libFrac).toFixed(2)}) | ${ofLibfuse >= 0.8 && vsNative >= 3 ? 'met' : 'not met'} |`);
   }
   return lines.join('\n');
 }

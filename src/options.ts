@@ -65,7 +65,8 @@ export interface MountOptions {
   /**
    * io_uring only: after answering a batch with nothing left in JavaScript, watch the completion
    * queue this long (µs) before sleeping, so that the next request of a waiting caller is served
-   * without a wake-up. Adaptive: it shrinks while the wait finds nothing. 0 turns it off.
+   * without a wake-up. Adaptive: it shrinks while the wait finds nothing, and stays off for a while
+   * after a request from a caller on the daemon's own CPU (who needs that CPU). 0 turns it off.
    * Default 50. See docs/performance.md.
    */
   pollSpinMicros?: number;
