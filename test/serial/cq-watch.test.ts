@@ -1,3 +1,4 @@
+// In test/serial: it measures where the daemon waits, which other tests on the two CPUs would disturb.
 // The CQ watch (pollSpinMicros) through a real mount: it is for a caller on another CPU, whose next
 // request arrives while the daemon would otherwise be asleep. A caller on the daemon's own CPU
 // cannot send one while the daemon watches (it needs that CPU), so requests queued from the
