@@ -3,7 +3,8 @@
 //   - turns FUSE-over-io_uring on (/sys/module/fuse/parameters/enable_uring is read at mount
 //     time and is off by default); without it the io_uring tests cannot pass, so this fails
 //     unless FUSE_URING_SKIP_URING=1 says to run the /dev/fuse tests alone;
-//   - mounts fusectl at /sys/fs/fuse/connections (handy for aborting a stuck connection);
+//   - mounts fusectl at /sys/fs/fuse/connections (handy for aborting a stuck connection), and
+//     says so in SETUP_STATE for scripts/test-teardown.js, which takes it off again;
 //   - checks /dev/fuse, fusermount3, the programs the tests call, and the native addon;
 //   - lazily unmounts mounts left on test mount points by an earlier, killed run;
 //   - prints a short summary of the environment.
@@ -16,6 +17,8 @@ import { fileURLToPath } from 'node:url';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ENABLE_URING = '/sys/module/fuse/parameters/enable_uring';
 const FUSECTL = '/sys/fs/fuse/connections';
+/** What this script mounted, for scripts/test-teardown.js (which names the same file). */
+const SETUP_STATE = join(tmpdir(), 'fuse-uring-test-setup.json');
 const skipUring = process.env.FUSE_URING_SKIP_URING === '1';
 const problems = [];
 const notes = [];
@@ -90,6 +93,7 @@ if (!fusectl && existsSync(FUSECTL)) {
   try {
     run('mount', ['-t', 'fusectl', 'fusectl', FUSECTL]);
     fusectl = true;
+    writeFileSync(SETUP_STATE, JSON.stringify({ mountedFusectl: FUSECTL }));
   } catch (e) {
     notes.push(`could not mount fusectl at ${FUSECTL} (not needed by the tests): ${String(e.stderr || e.message).trim()}`);
   }
