@@ -13,7 +13,8 @@
  * The filesystem is an empty root directory: LOOKUP answers ENOENT, GETATTR the root's attributes,
  * anything else ENOSYS. Each answer first burns work_us µs of CPU (default 5: about what
  * JavaScript spends per LOOKUP, docs/performance.md). Run bench/meta.c's statmissing against it.
- * Runs until unmounted (umount -l) or killed. Only libc and <linux/io_uring.h>. */
+ * Runs until unmounted (umount -l) or killed. Uses the addon's raw ring (native/ring.c):
+ *   cc -O2 -pthread -o queue-threads bench/queue-threads.c native/ring.c */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -31,25 +32,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEPTH 4
-#define HDR 288
-#define PAYLOAD (128 * 1024)
-#define MAXQ 64
+#include "../native/fuse_abi.h"
+#include "../native/ring.h"
 
-struct ring {
-	int fd;
-	unsigned *sq_head, *sq_tail, *sq_flags, sq_mask, *cq_head, *cq_tail, cq_mask;
-	unsigned char *sqes;
-	struct io_uring_cqe *cqes;
-	unsigned tail;
-};
+#define DEPTH 4
+#define PAYLOAD (128 * 1024)
 
 struct ent {
-	unsigned char hdr[HDR] __attribute__((aligned(64)));
+	unsigned char hdr[FU_URING_HEADER_SIZE] __attribute__((aligned(64)));
 	unsigned char *payload;
 	struct iovec iov[2];
 	unsigned qid;
-	volatile int state; /* hop: 1 = handed to the handler, 2 = answered */
+	int state; /* hop: 1 = handed to the handler, 2 = answered */
 };
 
 static int devfd, nq, work_us = 5;
@@ -63,88 +57,50 @@ static uint64_t now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000u + t.tv_nsec;
 }
 
-static void die(const char *what)
+static void die(const char *what, int err)
 {
-	perror(what);
+	fprintf(stderr, "queue-threads: %s: %s\n", what, strerror(err));
 	exit(1);
 }
 
-static void ring_init(struct ring *r, unsigned entries)
+static void ring_init(struct fu_ring *r, unsigned entries)
 {
-	struct io_uring_params p;
-	memset(&p, 0, sizeof(p));
 	const char *f = getenv("QT_RING_FLAGS"); /* extra IORING_SETUP_* flags, e.g. 0x3000 (DEFER_TASKRUN) */
-	p.flags = IORING_SETUP_SQE128 | (f ? (unsigned)strtoul(f, NULL, 0) : IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG);
-	r->fd = (int)syscall(__NR_io_uring_setup, entries, &p);
-	if (r->fd < 0) die("io_uring_setup");
-	size_t sqlen = p.sq_off.array + p.sq_entries * 4, cqlen = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
-	size_t len = sqlen > cqlen ? sqlen : cqlen;
-	unsigned char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQ_RING);
-	r->sqes = mmap(NULL, p.sq_entries * 128, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQES);
-	if (m == MAP_FAILED || r->sqes == MAP_FAILED) die("mmap");
-	r->sq_head = (unsigned *)(m + p.sq_off.head);
-	r->sq_tail = (unsigned *)(m + p.sq_off.tail);
-	r->sq_flags = (unsigned *)(m + p.sq_off.flags);
-	r->sq_mask = *(unsigned *)(m + p.sq_off.ring_mask);
-	unsigned *arr = (unsigned *)(m + p.sq_off.array);
-	for (unsigned i = 0; i < p.sq_entries; i++) arr[i] = i;
-	r->cq_head = (unsigned *)(m + p.cq_off.head);
-	r->cq_tail = (unsigned *)(m + p.cq_off.tail);
-	r->cq_mask = *(unsigned *)(m + p.cq_off.ring_mask);
-	r->cqes = (struct io_uring_cqe *)(m + p.cq_off.cqes);
-	r->tail = *r->sq_tail;
-	if (syscall(__NR_io_uring_register, r->fd, IORING_REGISTER_FILES, &devfd, 1) < 0) die("register files");
+	unsigned flags = f ? (unsigned)strtoul(f, NULL, 0) : IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
+	int err = fu_ring_init(r, entries, IORING_SETUP_SQE128 | flags);
+	if (!err) err = fu_ring_register_files(r, &devfd, 1);
+	if (err) die("io_uring setup", -err);
 }
 
-static void queue_cmd(struct ring *r, unsigned idx, unsigned op)
+static void queue_cmd(struct fu_ring *r, unsigned idx, unsigned op)
 {
-	unsigned char *sqe = r->sqes + (size_t)(r->tail & r->sq_mask) * 128;
+	struct io_uring_sqe *sqe = fu_ring_get_sqe(r);
 	struct ent *e = &ents[idx];
-	memset(sqe, 0, 128);
-	struct io_uring_sqe *s = (struct io_uring_sqe *)sqe;
-	s->opcode = IORING_OP_URING_CMD;
-	s->flags = IOSQE_FIXED_FILE;
-	s->fd = 0;
-	s->cmd_op = op;
-	s->user_data = idx;
-	if (op == 1) {
-		s->addr = (uint64_t)(uintptr_t)e->iov;
-		s->len = 2;
+	struct fu_fuse_uring_cmd_req req = { .qid = (uint16_t)e->qid };
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->flags = IOSQE_FIXED_FILE;
+	sqe->fd = 0;
+	sqe->cmd_op = op;
+	sqe->user_data = idx;
+	if (op == FUSE_IO_URING_CMD_REGISTER) {
+		sqe->addr = (uint64_t)(uintptr_t)e->iov;
+		sqe->len = 2;
+	} else {
+		memcpy(&req.commit_id, e->hdr + FU_URING_COMMIT_ID_OFFSET, 8);
 	}
-	uint64_t commit_id;
-	memcpy(&commit_id, e->hdr + 264, 8);
-	memcpy(sqe + 56, op == 2 ? &commit_id : &(uint64_t){ 0 }, 8);
-	uint16_t q = (uint16_t)e->qid;
-	memcpy(sqe + 64, &q, 2);
-	r->tail++;
+	memcpy((unsigned char *)sqe + FU_SQE_CMD_OFFSET, &req, sizeof(req));
 }
 
-static int enter(struct ring *r, unsigned min_complete)
+static void enter(struct fu_ring *r, unsigned min_complete)
 {
-	unsigned pending = r->tail - __atomic_load_n(r->sq_tail, __ATOMIC_RELAXED);
-	__atomic_store_n(r->sq_tail, r->tail, __ATOMIC_RELEASE);
-	unsigned flags = min_complete || (__atomic_load_n(r->sq_flags, __ATOMIC_ACQUIRE) & IORING_SQ_TASKRUN) ? IORING_ENTER_GETEVENTS : 0;
-	if (!pending && !flags) return 0;
-	int ret = (int)syscall(__NR_io_uring_enter, r->fd, pending, min_complete, flags, NULL, 0);
-	if (ret < 0 && errno != EINTR) die("io_uring_enter");
-	return ret;
+	int ret = fu_ring_submit_and_wait(r, min_complete);
+	if (ret < 0) die("io_uring_enter", -ret);
 }
 
-static int pop(struct ring *r, unsigned *idx, int *res)
+/* A CQE, or task_work that posts one. */
+static int ready(const struct fu_ring *r)
 {
-	unsigned h = *r->cq_head;
-	if (h == __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE)) return 0;
-	struct io_uring_cqe *c = &r->cqes[h & r->cq_mask];
-	*idx = (unsigned)c->user_data;
-	*res = c->res;
-	__atomic_store_n(r->cq_head, h + 1, __ATOMIC_RELEASE);
-	return 1;
-}
-
-static int ready(struct ring *r)
-{
-	return __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE) != *r->cq_head ||
-	       (__atomic_load_n(r->sq_flags, __ATOMIC_ACQUIRE) & IORING_SQ_TASKRUN);
+	return fu_ring_cq_ready(r) || (__atomic_load_n(r->sq_kflags, __ATOMIC_ACQUIRE) & IORING_SQ_TASKRUN);
 }
 
 /* The filesystem: writes the reply into the entry. */
@@ -181,19 +137,18 @@ static void answer(struct ent *e)
 /* single: one thread, every queue; watches the CQ for 50 µs before sleeping. */
 static void serve_single(void)
 {
-	struct ring r;
+	struct fu_ring r;
 	ring_init(&r, 256);
-	for (int i = 0; i < nq * DEPTH; i++) queue_cmd(&r, i, 1);
+	for (int i = 0; i < nq * DEPTH; i++) queue_cmd(&r, i, FUSE_IO_URING_CMD_REGISTER);
 	for (;;) {
 		uint64_t end = now_ns() + 50000;
 		while (!ready(&r) && now_ns() < end) __builtin_ia32_pause();
 		enter(&r, ready(&r) ? 0 : 1);
-		unsigned idx;
-		int res;
-		while (pop(&r, &idx, &res)) {
-			if (res < 0) exit(0);
-			answer(&ents[idx]);
-			queue_cmd(&r, idx, 2);
+		struct fu_cqe c;
+		while (fu_ring_pop_cqe(&r, &c)) {
+			if (c.res < 0) exit(0);
+			answer(&ents[c.user_data]);
+			queue_cmd(&r, (unsigned)c.user_data, FUSE_IO_URING_CMD_COMMIT_AND_FETCH);
 		}
 		enter(&r, 0);
 	}
@@ -222,20 +177,20 @@ static void *queue_thread(void *arg)
 	CPU_ZERO(&set);
 	CPU_SET(q, &set);
 	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-	struct ring r;
+	struct fu_ring r;
 	ring_init(&r, 16);
-	for (int i = 0; i < DEPTH; i++) queue_cmd(&r, q * DEPTH + i, 1);
+	for (int i = 0; i < DEPTH; i++) queue_cmd(&r, q * DEPTH + i, FUSE_IO_URING_CMD_REGISTER);
 	int hop = strcmp(mode, "hop") == 0;
 	for (;;) {
 		enter(&r, 1); /* sleeps: the caller on this CPU wakes us locally */
-		unsigned idx;
-		int res;
+		struct fu_cqe c;
 		unsigned handed[DEPTH], nh = 0;
-		while (pop(&r, &idx, &res)) {
-			if (res < 0) exit(0);
+		while (fu_ring_pop_cqe(&r, &c)) {
+			unsigned idx = (unsigned)c.user_data;
+			if (c.res < 0) exit(0);
 			if (!hop) {
 				answer(&ents[idx]);
-				queue_cmd(&r, idx, 2);
+				queue_cmd(&r, idx, FUSE_IO_URING_CMD_COMMIT_AND_FETCH);
 			} else {
 				__atomic_store_n(&ents[idx].state, 1, __ATOMIC_RELEASE);
 				handed[nh++] = idx;
@@ -244,7 +199,7 @@ static void *queue_thread(void *arg)
 		for (unsigned i = 0; i < nh; i++) {
 			while (__atomic_load_n(&ents[handed[i]].state, __ATOMIC_ACQUIRE) != 2) __builtin_ia32_pause();
 			ents[handed[i]].state = 0;
-			queue_cmd(&r, handed[i], 2);
+			queue_cmd(&r, handed[i], FUSE_IO_URING_CMD_COMMIT_AND_FETCH);
 		}
 	}
 	return NULL;
@@ -260,13 +215,13 @@ int main(int argc, char **argv)
 	if (argc > 3) work_us = atoi(argv[3]);
 	nq = (int)sysconf(_SC_NPROCESSORS_CONF);
 	devfd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
-	if (devfd < 0) die("/dev/fuse");
+	if (devfd < 0) die("/dev/fuse", errno);
 	char opts[128];
 	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0", devfd);
-	if (mount("qt", argv[1], "fuse.qt", MS_NOSUID | MS_NODEV, opts) < 0) die("mount");
+	if (mount("qt", argv[1], "fuse.qt", MS_NOSUID | MS_NODEV, opts) < 0) die("mount", errno);
 	static unsigned char buf[PAYLOAD + 4096];
 	ssize_t n = read(devfd, buf, sizeof(buf));
-	if (n < 104) die("read INIT");
+	if (n < 104) die("read INIT", n < 0 ? errno : EPROTO);
 	uint32_t minor;
 	memcpy(&minor, buf + 44, 4);
 	unsigned char out[16 + 64];
@@ -286,13 +241,13 @@ int main(int argc, char **argv)
 	memcpy(out + 40, &tg, 4);
 	memcpy(out + 44, &mp, 2);
 	memcpy(out + 48, &flags2, 4);
-	if (write(devfd, out, sizeof(out)) != (ssize_t)sizeof(out)) die("write INIT");
+	if (write(devfd, out, sizeof(out)) != (ssize_t)sizeof(out)) die("write INIT", errno);
 	ents = aligned_alloc(64, sizeof(*ents) * nq * DEPTH);
 	memset(ents, 0, sizeof(*ents) * nq * DEPTH);
 	for (int i = 0; i < nq * DEPTH; i++) {
 		ents[i].payload = aligned_alloc(4096, PAYLOAD);
 		ents[i].qid = i / DEPTH;
-		ents[i].iov[0] = (struct iovec){ ents[i].hdr, HDR };
+		ents[i].iov[0] = (struct iovec){ ents[i].hdr, FU_URING_HEADER_SIZE };
 		ents[i].iov[1] = (struct iovec){ ents[i].payload, PAYLOAD };
 	}
 	if (strcmp(mode, "single") == 0) serve_single();

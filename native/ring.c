@@ -135,11 +135,24 @@ int fu_ring_enter(struct fu_ring *r, unsigned to_submit, unsigned min_complete, 
 	return ret < 0 ? -errno : ret;
 }
 
-int fu_ring_submit(struct fu_ring *r, unsigned long *enters)
+/* Makes the SQEs written so far visible to the kernel; returns the tail published before. */
+static unsigned publish(struct fu_ring *r)
 {
 	unsigned published = __atomic_load_n(r->sq_ktail, __ATOMIC_RELAXED); /* only we write it */
 	/* make the SQE contents visible before the new tail */
 	__atomic_store_n(r->sq_ktail, r->sqe_tail, __ATOMIC_RELEASE);
+	return published;
+}
+
+int fu_ring_submit_and_wait(struct fu_ring *r, unsigned min_complete)
+{
+	publish(r);
+	return fu_ring_enter(r, fu_ring_sq_pending(r), min_complete, IORING_ENTER_GETEVENTS);
+}
+
+int fu_ring_submit(struct fu_ring *r, unsigned long *enters)
+{
+	unsigned published = publish(r);
 	unsigned pending = fu_ring_sq_pending(r);
 	if (!pending) return 0;
 	if (r->flags & IORING_SETUP_SQPOLL) {

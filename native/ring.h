@@ -45,6 +45,9 @@ unsigned fu_ring_sq_pending(const struct fu_ring *r);
  * wake-up when needed). *enters is incremented per syscall made. Returns the number of SQEs submitted
  * (with SQPOLL: newly published) or -errno (EINTR is retried). */
 int fu_ring_submit(struct fu_ring *r, unsigned long *enters);
+/* Submits what is pending and waits for min_complete CQEs in one io_uring_enter (not for SQPOLL
+ * rings). Returns >= 0 or -errno. */
+int fu_ring_submit_and_wait(struct fu_ring *r, unsigned min_complete);
 /* Raw io_uring_enter(to_submit, min_complete, flags); EINTR retried. Returns >= 0 or -errno. */
 int fu_ring_enter(struct fu_ring *r, unsigned to_submit, unsigned min_complete, unsigned flags);
 /* Copies the oldest CQE out and advances the CQ head past it. Returns 1, or 0 if the CQ is empty. */
