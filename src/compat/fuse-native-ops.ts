@@ -47,7 +47,12 @@ function stat(st: unknown): Stat {
   const s = st as Stat;
   if (s.atime !== undefined && s.mtime !== undefined && s.ctime !== undefined) return s;
   const now = Date.now();
-  return { ...s, atime: s.atime ?? now, mtime: s.mtime ?? now, ctime: s.ctime ?? now };
+  // Written out: adding properties to an object spread is ≈1.4 µs in V8 (src/filesystem.ts).
+  return {
+    mode: s.mode, ino: s.ino, nlink: s.nlink, uid: s.uid, gid: s.gid, rdev: s.rdev, size: s.size,
+    blocks: s.blocks, blksize: s.blksize, atime: s.atime ?? now, mtime: s.mtime ?? now, ctime: s.ctime ?? now,
+    atimeNs: s.atimeNs, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs,
+  };
 }
 
 const ms = (t: TimeSpec): number => t.sec * 1000 + Math.floor(t.nsec / 1e6);

@@ -2,6 +2,7 @@
 // locks. Each is present only when the path filesystem has the method behind it, so the kernel
 // gets ENOSYS (and stops asking, where it does) exactly as it would from the filesystem itself.
 import type { Filesystem, MaybePromise, OpenReply } from '../filesystem.js';
+import { createReply } from '../filesystem.js';
 import { Errno, FuseError } from '../errors.js';
 import { checkName, type BridgeCore } from './core.js';
 import { isThenable, then } from './settle.js';
@@ -63,7 +64,7 @@ export function fileOps(c: BridgeCore): Partial<Filesystem> {
         };
         try {
           const st = c.stat(path, fh, ctx);
-          const done = (s: Stat) => ({ ...c.entry(p, name, s), ...open });
+          const done = (s: Stat) => createReply(c.entry(p, name, s), open);
           return isThenable(st) ? Promise.resolve(st).then(done).then(undefined, undo) : done(st);
         } catch (e) {
           return undo(e);

@@ -14,6 +14,7 @@ import { FuseError, Errno } from '../../src/errors.js';
 import { bufferToName } from '../../src/abi/names.js';
 import type { RequestContext } from '../../src/filesystem.js';
 import { Dirents, DirentsPlus } from './dirents.js';
+import { throwsErrno } from '../helpers/errno.js';
 
 const ROOT = 1;
 const O_RDONLY = 0, O_RDWR = 2, O_EXCL = 0o200;
@@ -40,10 +41,6 @@ function mirror(dir: string, opts: MirrorFsOptions = {}): MirrorFs {
 
 async function rejectsErrno(p: unknown, errno: number): Promise<void> {
   await assert.rejects(async () => { await p; }, (e: unknown) => e instanceof FuseError && e.errno === errno);
-}
-
-function throwsErrno(fn: () => unknown, errno: number): void {
-  assert.throws(fn, (e: unknown) => e instanceof FuseError && e.errno === errno, `expected errno ${errno}`);
 }
 
 

@@ -16,6 +16,7 @@ import type {
   AttrReply, CreateReply, DirentPlusWriter, DirentWriter, Entry, FileHandle, FileLock, Filesystem, InitInfo,
   NodeId, OpenReply, RequestContext, SetattrIn, Statfs, StatxReply,
 } from '../../filesystem.js';
+import { createReply } from '../../filesystem.js';
 import { Fopen, Init, OPEN_KILL_SUIDGID, Release, Write } from '../../abi/flags.js';
 import {
   access, Caller, mayOpen, mayOpendir, procGroups, search, writableFlags, type GroupsLookup,
@@ -73,6 +74,8 @@ export interface MemFsOptions {
 const UNLIMITED_BYTES = 2 ** 50;
 /** Total inodes statfs reports; nodeids themselves are never reused and not bounded by this. */
 const MAX_INODES = 2 ** 32;
+/** The negative entry for a missing name; frozen, since every miss shares it. */
+const MISSING: Entry = Object.freeze({ nodeid: 0, attr: Object.freeze({ ino: 0, mode: 0 }), entryTimeout: 0, attrTimeout: 0 });
 
 export class MemFs implements Filesystem {
   private readonly space: Space;
@@ -125,8 +128,10 @@ export class MemFs implements Filesystem {
     info.want |= info.offered & Init.HANDLE_KILLPRIV_V2;
   }
 
+  /** A missing name is a negative entry with no timeout: to the kernel, exactly ENOENT. */
   lookup(ctx: RequestContext, parent: NodeId, name: string): Entry {
-    return this.lookedUp(ns.lookup(this.inodes.dir(parent), name, this.checker(ctx)));
+    const node = ns.find(this.inodes.dir(parent), name, this.checker(ctx));
+    return node ? this.lookedUp(node) : MISSING;
   }
 
   forget(nodeid: NodeId, nlookup: number): void {
@@ -192,8 +197,7 @@ export class MemFs implements Filesystem {
     } else {
       node = ns.createFile(this.inodes, ctx, dir, name, mode, umask, who);
     }
-    const fh = this.handles.add(node, flags);
-    return { ...this.lookedUp(node), fh, openFlags: this.openFlags };
+    return this.opened(node, flags);
   }
 
   read(_ctx: RequestContext, nodeid: NodeId, fh: FileHandle, offset: number, size: number,
@@ -372,8 +376,7 @@ export class MemFs implements Filesystem {
 
   tmpfile(ctx: RequestContext, parent: NodeId, mode: number, umask: number, flags: number): CreateReply {
     const node = ns.tmpfile(this.inodes, ctx, this.inodes.dir(parent), mode, umask, flags, this.checker(ctx));
-    const fh = this.handles.add(node, flags);
-    return { ...this.lookedUp(node), fh, openFlags: this.openFlags };
+    return this.opened(node, flags);
   }
 
   /** Everything getattr has, plus the birth time. */
@@ -422,6 +425,11 @@ export class MemFs implements Filesystem {
   private lookedUp(node: Inode): Entry {
     node.nlookup++;
     return this.entry(node);
+  }
+
+  /** The reply to create and tmpfile: the entry and a new handle. */
+  private opened(node: Inode, flags: number): CreateReply {
+    return createReply(this.lookedUp(node), { fh: this.handles.add(node, flags), openFlags: this.openFlags });
   }
 
   private entry(node: Inode): Entry {

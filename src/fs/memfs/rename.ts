@@ -13,7 +13,7 @@ import { mayCreate, mayDelete, permitted, search, type Caller } from './access.j
 import { W_OK } from './constants.js';
 import { checkName } from './directory.js';
 import { DirInode, type Inode } from './inode.js';
-import { child, removedDir } from './namespace.js';
+import { lookup, removedDir } from './namespace.js';
 import type { InodeTable } from './table.js';
 import { now } from './time.js';
 
@@ -26,7 +26,7 @@ export function rename(table: InodeTable, parent: DirInode, name: string, newpar
     search(parent, who);
     search(newparent, who);
   }
-  const node = child(parent, name);
+  const node = lookup(parent, name);
   checkName(newname);
   if (flags & Rename.EXCHANGE) return exchange(parent, name, newparent, newname, who);
 

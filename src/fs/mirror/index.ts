@@ -12,6 +12,7 @@ import type {
   AttrReply, CreateReply, DirentPlusWriter, DirentWriter, Entry, FileHandle, Filesystem, InitInfo, NodeId,
   OpenReply, RequestContext, SetattrIn, Statfs, StatxReply,
 } from '../../filesystem.js';
+import { createReply } from '../../filesystem.js';
 import type { Session } from '../../session.js';
 import { Fopen, Init, Rename } from '../../abi/flags.js';
 import { bufferToName } from '../../abi/names.js';
@@ -363,7 +364,7 @@ export class MirrorFs implements Filesystem {
     try {
       const st = statAt(fd, null);
       const node = this.nodes.found(st.key, st.type, st.btime, p, b);
-      return { ...this.entry(node, st), ...this.opened(node, fd) };
+      return createReply(this.entry(node, st), this.opened(node, fd));
     } catch (e) {
       await closeAsync(fd).catch(() => {});
       throw e;
@@ -382,7 +383,7 @@ export class MirrorFs implements Filesystem {
         node.fd = check(sys.fsOpenat(AT_FDCWD, Buffer.from(procPath(fd)), O_PATH, 0, -1, -1));
         node.fixed = true;
       }
-      return { ...this.entry(node, st), ...this.opened(node, fd) };
+      return createReply(this.entry(node, st), this.opened(node, fd));
     } catch (e) {
       native.close(fd);
       throw e;
