@@ -7,6 +7,8 @@
 // (e.g. invalidating pages while a READ of them is in flight), and a synchronous writer would
 // then wait for a reply that its own blocked event loop can never send. Every method returns a
 // Promise that settles when the kernel has taken the notification (or refused it: FuseError).
+// Two calls in flight at once are two pool jobs and may reach the kernel in either order: await
+// one before the next when the order matters (a STORE before the INVAL_INODE that follows it).
 import { write } from 'node:fs';
 import { Errno, FuseError, errnoName } from './errors.js';
 import { EXPIRE_ONLY, Init } from './abi/flags.js';
