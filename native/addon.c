@@ -264,6 +264,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "writeSync", fu_write_sync },
 		{ "close", fu_close },
 		{ "geteuid", fu_geteuid },
+		{ "adviseHuge", fu_advise_huge },
 		{ "getegid", fu_getegid },
 		{ "reap", fu_reap },
 		{ "channelCreate", fu_channel_create },

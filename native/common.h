@@ -72,6 +72,7 @@ napi_value fu_read_sync(napi_env env, napi_callback_info info);
 napi_value fu_write_sync(napi_env env, napi_callback_info info);
 napi_value fu_close(napi_env env, napi_callback_info info);
 napi_value fu_geteuid(napi_env env, napi_callback_info info);
+napi_value fu_advise_huge(napi_env env, napi_callback_info info);
 napi_value fu_getegid(napi_env env, napi_callback_info info);
 napi_value fu_reap(napi_env env, napi_callback_info info);
 

@@ -59,6 +59,7 @@ export interface Native {
   writeSync(fd: number, buf: Uint8Array, len: number): number;
   close(fd: number): void;
   geteuid(): number;
+  adviseHuge(buffer: ArrayBuffer): number;
   getegid(): number;
   /** waitpid(pid, WNOHANG) for a child the addon spawned; true when it has been reaped. */
   reap(pid: number): boolean;
@@ -72,14 +73,14 @@ export interface Native {
    * Returns when every REGISTER has been issued; throws (with .errno) if one failed at once.
    */
   channelSetupRing(ch: NativeChannel, queues: number, depth: number, headers: ArrayBuffer,
-    payloads: ArrayBuffer[], extraFlags: number): void;
+    payloads: readonly (ArrayBuffer | Uint8Array)[], extraFlags: number): void;
   /** How long (µs, 0 = never) to watch the CQ for the next request before sleeping; see docs/performance.md. */
   channelSetSpin(ch: NativeChannel, micros: number): void;
   /**
    * Adds slots that read requests from /dev/fuse (readv: header bytes [0, 40) then the payload).
    * Returns the index of the first one (after the ring slots, if any).
    */
-  channelAddDevSlots(ch: NativeChannel, headers: ArrayBuffer, payloads: ArrayBuffer[]): number;
+  channelAddDevSlots(ch: NativeChannel, headers: ArrayBuffer, payloads: readonly (ArrayBuffer | Uint8Array)[]): number;
   /**
    * Starts the uv_poll handles (ring fd, /dev/fuse set O_NONBLOCK) and a uv_prepare that submits
    * queued SQEs once per loop turn. Events are written into `events` as (slot, res) pairs and

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import {
   appendFile, mkdir, open, readFile, readdir, rename, rmdir, stat, statfs, truncate, unlink, writeFile,
 } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { withDaemon, type Transport } from '../helpers/daemon.js';
 import { expectErrno, inBatches, randomFile, withTempDir } from '../helpers/files.js';
@@ -35,6 +36,20 @@ for (const transport of ['uring', 'dev'] as const satisfies readonly Transport[]
         assert.deepEqual(await uringFds(d.pid), [], 'the /dev/fuse daemon holds no io_uring');
       }
     }));
+
+    it('payload buffers are on transparent huge pages once the kernel copies into them', T, async (t) => {
+      const thp = readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8');
+      if (/\[never\]/.test(thp)) return t.skip(`transparent huge pages are off here (${thp.trim()})`);
+      await withDaemon({ transport }, async (d) => {
+        const huge = async () => Number(/AnonHugePages:\s+(\d+)/.exec(await readFile(`/proc/${d.pid}/smaps_rollup`, 'utf8'))![1]);
+        // Only MADV_HUGEPAGE'd memory gets huge pages in "madvise" mode: the payloads are that.
+        const before = await huge();
+        // dd with O_DIRECT: each 1 MiB write is copied by the kernel into a payload buffer.
+        await mustRun('dd', ['if=/dev/zero', `of=${join(d.mnt, 'big')}`, 'bs=1M', 'count=8', 'oflag=direct', 'status=none']);
+        const after = await huge();
+        assert.ok(after >= before + 2048, `AnonHugePages ${before} kB -> ${after} kB (THP: ${thp.trim()})`);
+      });
+    });
 
     it('creates, writes and reads back a file', T, () => withDaemon({ transport }, async (d) => {
       const f = join(d.mnt, 'hello.txt');
