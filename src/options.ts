@@ -73,7 +73,7 @@ export interface MountOptions {
 }
 
 export const MiB = 1024 * 1024;
-export const DEFAULTS = { queueDepth: 32, maxWrite: MiB, timeGran: 1, fsName: 'fuse-uring', pollSpinMicros: 50 } as const;
+export const DEFAULTS = { queueDepth: 32, maxWrite: MiB, timeGran: 1, fsName: 'fuse-uring', pollSpinMicros: 100 } as const;
 export const MAX_WRITE_LIMIT = 16 * MiB;
 export const MAX_QUEUE_DEPTH = 4096;
 /** requestTimeout bounds: 10 ms … 24 h (0 = off). */
