@@ -407,7 +407,7 @@ napi_value fu_stats(napi_env env, napi_callback_info info)
 		{ "devWrites", ch->st.dev_writes }, { "callbacks", ch->st.callbacks },
 		{ "wakeups", ch->st.wakeups },    { "spins", ch->st.spins },
 		{ "spinHits", ch->st.spin_hits }, { "spinMicros", ch->st.spin_ns / 1000.0 },
-		{ "localRequests", ch->st.local_reqs },
+		{ "localRequests", ch->st.local_reqs }, { "slices", ch->st.slices },
 		{ "ringFd", ch->has_ring ? (double)ch->ring.fd : -1.0 },
 	};
 	if (napi_create_object(env, &obj) != napi_ok) {

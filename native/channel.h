@@ -87,7 +87,7 @@ struct channel {
 
 	struct {
 		double enters, sqes, cqes, dev_reads, dev_writes, callbacks;
-		double spins, spin_hits, spin_ns, wakeups, local_reqs;
+		double spins, spin_hits, spin_ns, wakeups, local_reqs, slices;
 	} st;
 	unsigned long enters_ul; /* fu_ring_* counts syscalls here */
 };

@@ -3,6 +3,7 @@
 #include "fuse_abi.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -155,32 +156,50 @@ static int ring_ready(struct channel *ch)
  * round trip when the caller runs on another CPU (measured: docs/performance.md).
  * Only when JavaScript holds no request (a pending async handler is woken by the loop, which must
  * not wait for us) and bounded by the window, which halves after each fruitless wait and comes back
- * when a wake-up shows that waiting would have paid (on_ring_poll). Returns 1 if work arrived.
+ * when a wake-up shows that waiting would have paid (on_ring_poll).
  */
-static int spin_for_work(struct channel *ch, uint64_t deadline)
+enum spin_result { SPIN_NONE, SPIN_WORK, SPIN_DEADLINE };
+
+static enum spin_result spin_for_work(struct channel *ch, uint64_t deadline)
 {
-	if (!ch->spin.cur_ns || ch->spin.local || ch->ring_held || ch->npending) return 0;
-	if ((ch->ring.flags & IORING_SETUP_COOP_TASKRUN) && !(ch->ring.flags & IORING_SETUP_TASKRUN_FLAG)) return 0;
+	if (!ch->spin.cur_ns || ch->spin.local || ch->ring_held || ch->npending) return SPIN_NONE;
+	if ((ch->ring.flags & IORING_SETUP_COOP_TASKRUN) && !(ch->ring.flags & IORING_SETUP_TASKRUN_FLAG)) return SPIN_NONE;
 	uint64_t start = now_ns(), t = start, end = start + ch->spin.cur_ns;
-	if (end > deadline) end = deadline;
+	bool cut = end > deadline;
+	if (cut) end = deadline;
 	ch->st.spins++;
 	while (!ring_ready(ch)) {
 		if ((t = now_ns()) >= end) {
 			ch->st.spin_ns += (double)(t - start);
+			/* the wake-up's time was up, not the window: that says nothing about the caller's pace */
+			if (cut) return SPIN_DEADLINE;
 			ch->spin.cur_ns /= 2;
 			if (ch->spin.cur_ns < 1000) ch->spin.cur_ns = 0;
-			return 0;
+			return SPIN_NONE;
 		}
 		cpu_relax();
 	}
 	ch->st.spin_ns += (double)(now_ns() - start);
 	ch->st.spin_hits++;
 	ch->spin.cur_ns = ch->spin.max_ns;
-	return 1;
+	return SPIN_WORK;
 }
 
-/* One wake-up serves the ring at most this long: timers, /dev/fuse (FORGET, INTERRUPT) and the
- * thread pool's completions need the loop too. */
+/*
+ * Whether anything but the ring wants the loop: a due timer, an idle or pending handle (libuv then
+ * polls with timeout 0), or a ready fd of another handle — /dev/fuse (FORGET, INTERRUPT), the
+ * thread pool's completions, signals. poll(2) on the loop's epoll fd tells without consuming.
+ */
+static bool loop_wanted(struct channel *ch)
+{
+	uv_update_time(ch->loop);
+	if (uv_backend_timeout(ch->loop) == 0) return true;
+	struct pollfd p = { .fd = uv_backend_fd(ch->loop), .events = POLLIN };
+	return poll(&p, 1, 0) != 0;
+}
+
+/* One slice of a wake-up serves the ring at most this long; then it goes on only if nothing else
+ * wants the loop (timers, /dev/fuse, the thread pool), which saves a wake-up per slice. */
 #define MAX_POLL_NS 1000000u
 #define MAX_SPIN_ROUNDS 4096
 
@@ -220,7 +239,13 @@ void on_ring_poll(uv_poll_t *h, int status, int events)
 			if (round < MAX_POLL_ROUNDS || now_ns() < deadline) continue;
 			break; /* level-triggered: the poll fires again after the loop's other handles */
 		}
-		if (!spin_for_work(ch, deadline)) break;
+		enum spin_result r = spin_for_work(ch, deadline);
+		if (r == SPIN_DEADLINE && !loop_wanted(ch)) {
+			ch->st.slices++;
+			deadline = now_ns() + MAX_POLL_NS;
+			r = spin_for_work(ch, deadline);
+		}
+		if (r != SPIN_WORK) break;
 	}
 out:
 	end_dispatch(ch);

@@ -28,6 +28,8 @@ export interface ChannelStats {
   spinMicros: number;
   /** Requests from a caller on the daemon's own CPU (each turns the CQ watch off for a while). */
   localRequests: number;
+  /** Times a wake-up went on serving the ring past its 1 ms slice because nothing else wanted the loop. */
+  slices: number;
   /** The io_uring fd (-1 without a ring): /proc/<pid>/fdinfo/<ringFd> shows the kernel's own counters. */
   ringFd: number;
 }
