@@ -44,9 +44,14 @@ export interface MemFsOptions {
   rootMode?: number;
   /** Bytes of file data the filesystem may hold; writes past it fail with ENOSPC. Default unlimited. */
   sizeLimit?: number;
-  /** Seconds the kernel may cache names (default 1; 0 with checkPermissions). */
+  /**
+   * Seconds the kernel may cache names (default a day, as libfuse's passthrough_hp; 0 with
+   * checkPermissions). memfs changes only through the kernel, which updates or drops what it has
+   * cached on every change, so nothing it caches goes stale; a short timeout only costs a LOOKUP
+   * per name per timeout (an unlink of a name created a second ago: three round trips, not two).
+   */
   entryTimeout?: number;
-  /** Seconds the kernel may cache attributes (default 1). */
+  /** Seconds the kernel may cache attributes (default a day, for the same reason). */
   attrTimeout?: number;
   /**
    * Check permissions here, for a mount without default_permissions (default false). Such a
@@ -75,6 +80,9 @@ const UNLIMITED_BYTES = 2 ** 50;
 /** Total inodes statfs reports; nodeids themselves are never reused and not bounded by this. */
 const MAX_INODES = 2 ** 32;
 /** The negative entry for a missing name; frozen, since every miss shares it. */
+/** How long the kernel may keep names and attributes by default: a day (see entryTimeout). */
+const CACHE_SECONDS = 86_400;
+
 const MISSING: Entry = Object.freeze({ nodeid: 0, attr: Object.freeze({ ino: 0, mode: 0 }), entryTimeout: 0, attrTimeout: 0 });
 
 export class MemFs implements Filesystem {
@@ -100,8 +108,8 @@ export class MemFs implements Filesystem {
       opts.uid ?? process.getuid?.() ?? 0, opts.gid ?? process.getgid?.() ?? 0);
     this.checkPermissions = opts.checkPermissions ?? false;
     this.groups = opts.groups ?? procGroups;
-    this.entryTimeout = opts.entryTimeout ?? (this.checkPermissions ? 0 : 1);
-    this.attrTimeout = opts.attrTimeout ?? 1;
+    this.entryTimeout = opts.entryTimeout ?? (this.checkPermissions ? 0 : CACHE_SECONDS);
+    this.attrTimeout = opts.attrTimeout ?? CACHE_SECONDS;
   }
 
   /** Inodes currently held in memory (linked, open, or still known to the kernel); the root counts. */
