@@ -3,7 +3,7 @@
 // that the machine's drift spreads over all of them; reports medians, spreads, ratios against
 // tmpfs and between transports, and CPU µs per operation (client + daemon).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -37,6 +37,17 @@ function setup(): void {
   try { writeFileSync('/sys/module/fuse/parameters/enable_uring', 'Y'); } catch (e) { log(`could not turn on enable_uring: ${(e as Error).message}`); }
 }
 
+/**
+ * The CPU idle driver, which on a VM decides what a wake-up costs: a halted vCPU waits for the host
+ * to run it again, one that polls first does not (docs/performance.md: guest halt polling).
+ */
+function cpuIdle(): string {
+  const read = (p: string): string | undefined => { try { return readFileSync(p, 'utf8').trim(); } catch { return undefined; } };
+  const driver = read('/sys/devices/system/cpu/cpuidle/current_driver') ?? 'none';
+  const poll = read('/sys/module/haltpoll/parameters/guest_halt_poll_ns');
+  return driver === 'haltpoll' && poll !== undefined ? `haltpoll, guest_halt_poll_ns ${poll}` : driver;
+}
+
 async function main(): Promise<void> {
   setup();
   const base = benchBase();
@@ -45,7 +56,7 @@ async function main(): Promise<void> {
   const results: Results = {
     machine: {
       kernel: `Linux ${release()}`, cpu: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`, memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
-      node: process.version, fio: execFileSync('fio', ['--version']).toString().trim(),
+      idle: cpuIdle(), node: process.version, fio: execFileSync('fio', ['--version']).toString().trim(),
       date: new Date().toISOString(), mode: quick ? 'quick' : 'full', reps: String(reps), seconds: String(seconds), files: String(files),
     },
     settings: {}, workloads: [], targets: [], samples: {},
@@ -105,7 +116,7 @@ async function main(): Promise<void> {
   mkdirSync(out, { recursive: true });
   const md = `${markdown(results)}\n\nAgainst the bar of issue 5 (fractions of tmpfs; references measured on a 2 vCPU VM, Linux 6.18):\n\n${barTable(results)}`;
   const header = [
-    `Machine: ${results.machine.cpu}, ${results.machine.memory}, ${results.machine.kernel}, Node ${results.machine.node}, ${results.machine.fio}.`,
+    `Machine: ${results.machine.cpu}, ${results.machine.memory}, ${results.machine.kernel}, cpuidle ${results.machine.idle}, Node ${results.machine.node}, ${results.machine.fio}.`,
     `Run: ${results.machine.mode}, ${reps} repetition(s), ${seconds} s per fio job, ${files} files, ${results.machine.date}.`,
     `Negotiated: ${Object.entries(results.settings).map(([k, v]) => `${k}: ${v.replace(/^fuse-uring: /, '')}`).join('; ')}`,
     '',
