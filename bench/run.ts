@@ -3,10 +3,11 @@
 // that the machine's drift spreads over all of them; reports medians, spreads, ratios against
 // tmpfs and between transports, and CPU µs per operation (client + daemon).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { readSetting } from '../src/preflight.js';
 import { ALL_TARGETS, benchBase, processCpuUs, startTarget, type Target, type TargetName } from './targets.js';
 import { FIO_JOBS, preload, runFio } from './fio.js';
 import { buildMeta, META_LABELS, META_PHASES, runMeta } from './meta.js';
@@ -42,9 +43,8 @@ function setup(): void {
  * to run it again, one that polls first does not (docs/performance.md: guest halt polling).
  */
 function cpuIdle(): string {
-  const read = (p: string): string | undefined => { try { return readFileSync(p, 'utf8').trim(); } catch { return undefined; } };
-  const driver = read('/sys/devices/system/cpu/cpuidle/current_driver') ?? 'none';
-  const poll = read('/sys/module/haltpoll/parameters/guest_halt_poll_ns');
+  const driver = readSetting('/sys/devices/system/cpu/cpuidle/current_driver') ?? 'none';
+  const poll = readSetting('/sys/module/haltpoll/parameters/guest_halt_poll_ns');
   return driver === 'haltpoll' && poll !== undefined ? `haltpoll, guest_halt_poll_ns ${poll}` : driver;
 }
 

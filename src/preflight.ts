@@ -32,7 +32,8 @@ export interface Environment {
   totalMemory: number;
 }
 
-const read = (path: string): string | undefined => {
+/** A sysfs or procfs setting, trimmed; undefined where the kernel has no such file. */
+export const readSetting = (path: string): string | undefined => {
   try { return readFileSync(path, 'utf8').trim(); } catch { return undefined; }
 };
 
@@ -51,7 +52,7 @@ function which(cmd: string): string | undefined {
 /** Reads the machine's current settings. */
 export function probeEnvironment(): Environment {
   const euid = process.geteuid?.() ?? 0;
-  const uring = read('/sys/module/fuse/parameters/enable_uring');
+  const uring = readSetting('/sys/module/fuse/parameters/enable_uring');
   let devFuse: Environment['devFuse'] = 'ok';
   try {
     accessSync('/dev/fuse', constants.R_OK | constants.W_OK);
@@ -66,14 +67,14 @@ export function probeEnvironment(): Environment {
       setuid = (st.mode & 0o4000) !== 0 && st.uid === 0;
     } catch { /* not found after all */ }
   }
-  const conf = read('/etc/fuse.conf') ?? '';
-  const limit = Number(read('/proc/sys/fs/fuse/max_pages_limit'));
+  const conf = readSetting('/etc/fuse.conf') ?? '';
+  const limit = Number(readSetting('/proc/sys/fs/fuse/max_pages_limit'));
   return {
     euid,
     groups: [process.getegid?.() ?? 0, ...(process.getgroups?.() ?? [])],
     enableUring: uring === undefined ? undefined : uring === 'Y',
-    ioUringDisabled: Number(read('/proc/sys/kernel/io_uring_disabled') ?? 0) || 0,
-    ioUringGroup: Number(read('/proc/sys/kernel/io_uring_group') ?? -1),
+    ioUringDisabled: Number(readSetting('/proc/sys/kernel/io_uring_disabled') ?? 0) || 0,
+    ioUringGroup: Number(readSetting('/proc/sys/kernel/io_uring_group') ?? -1),
     maxPagesLimit: Number.isInteger(limit) && limit > 0 ? Math.min(limit, 0xffff) : 256,
     devFuse,
     fusermount3,
