@@ -9,6 +9,7 @@
         "native/channel.c",
         "native/channel_start.c",
         "native/uring_slots.c",
+        "native/queue_threads.c",
         "native/dev_slots.c",
         "native/backing.c",
         "native/fsops.c"

@@ -90,6 +90,7 @@ static void maybe_free(struct channel *ch)
 		napi_remove_async_cleanup_hook(h);
 	}
 	if (!ch->finalized) return;
+	qt_free(ch);
 	free(ch->slots);
 	free(ch->ring_iov);
 	free(ch->refs);
@@ -142,6 +143,7 @@ static void close_channel(struct channel *ch)
 		uv_close((uv_handle_t *)&ch->prepare, on_handle_closed);
 	}
 	ch->dev_poll_active = ch->prepare_active = 0;
+	if (ch->threaded) qt_stop(ch);
 	if (ch->has_ring) {
 		/* munmap + close: the kernel cancels whatever entries are still registered */
 		sync_enters(ch);
@@ -299,7 +301,7 @@ static void on_prepare(uv_prepare_t *h)
 		}
 		if (ch->closed) return;
 	}
-	if (ch->has_ring && fu_ring_sq_pending(&ch->ring)) flush_sq(ch);
+	if ((ch->has_ring && fu_ring_sq_pending(&ch->ring)) || ch->threaded) flush_sq(ch);
 	if (ch->closed) return;
 	if (!ch->npending && !(ch->has_ring && fu_ring_sq_pending(&ch->ring) && !(ch->ring.flags & IORING_SETUP_SQPOLL))) {
 		uv_prepare_stop(&ch->prepare);
@@ -328,6 +330,7 @@ napi_value fu_channel_create(napi_env env, napi_callback_info info)
 	ch->env = env;
 	ch->fd = fd;
 	ch->ring.fd = -1;
+	ch->qt_efd = -1;
 	ch->dev_free = NO_SLOT;
 	napi_status s = napi_create_external(env, ch, on_finalize, NULL, &ext);
 	if (s != napi_ok) {
@@ -359,7 +362,8 @@ napi_value fu_commit(napi_env env, napi_callback_info info)
 	if (fu_args(env, info, 2, argv, "commit") || !(ch = get_channel(env, argv[0]))) return NULL;
 	if (ch->closed) return js_int(env, 0); /* after channelClose: a no-op (the fd may be gone) */
 	if (get_slot(env, ch, argv[1], "commit", &idx)) return NULL;
-	int r = ch->slots[idx].kind == KIND_RING ? commit_ring(ch, idx) : commit_dev(ch, idx);
+	struct slot *s = &ch->slots[idx];
+	int r = s->kind != KIND_RING ? commit_dev(ch, idx) : ch->threaded ? qt_commit(ch, idx) : commit_ring(ch, idx);
 	return js_int(env, r);
 }
 
@@ -401,14 +405,19 @@ napi_value fu_stats(napi_env env, napi_callback_info info)
 
 	if (fu_args(env, info, 1, argv, "stats") || !(ch = get_channel(env, argv[0]))) return NULL;
 	sync_enters(ch);
+	struct qt_totals q;
+	qt_stats(ch, &q);
 	const struct { const char *name; double value; } fields[] = {
-		{ "enters", ch->st.enters },       { "sqes", ch->st.sqes },
-		{ "cqes", ch->st.cqes },           { "devReads", ch->st.dev_reads },
+		{ "enters", ch->st.enters + q.enters }, { "sqes", ch->st.sqes + q.sqes },
+		{ "cqes", ch->st.cqes }, { "devReads", ch->st.dev_reads },
 		{ "devWrites", ch->st.dev_writes }, { "callbacks", ch->st.callbacks },
 		{ "wakeups", ch->st.wakeups },    { "spins", ch->st.spins },
 		{ "spinHits", ch->st.spin_hits }, { "spinMicros", ch->st.spin_ns / 1000.0 },
 		{ "localRequests", ch->st.local_reqs }, { "slices", ch->st.slices },
-		{ "ringFd", ch->has_ring ? (double)ch->ring.fd : -1.0 },
+		{ "ringFd", ch->has_ring ? (double)ch->ring.fd : (double)qt_ring_fd(ch) },
+		{ "queueThreads", (double)ch->nqt }, { "queueSpins", q.spins }, { "queueSpinHits", q.spin_hits },
+		{ "queueSleeps", q.sleeps }, { "queueWakes", q.wakes }, { "loopWakes", q.js_wakes },
+		{ "stepAsides", ch->st.step_asides },
 	};
 	if (napi_create_object(env, &obj) != napi_ok) {
 		fu_napi_failed(env, napi_generic_failure, "napi_create_object");

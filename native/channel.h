@@ -85,14 +85,33 @@ struct channel {
 		unsigned local;           /* requests to come before spinning again: a caller shares our CPU */
 	} spin;
 
+	/* queue threads (queue_threads.c): the ring slots are served by one native thread per queue */
+	int threaded;
+	struct qthread *qt;
+	unsigned nqt;
+	int qt_efd;              /* the threads wake the loop through it */
+	int qt_js_sleeping;      /* the loop's thread is not watching the post rings (atomic) */
+	int qt_js_cpu;           /* the CPU the loop's thread last ran on (atomic) */
+	uint64_t qt_spin_ns;     /* how long a thread watches for answers (atomic) */
+	unsigned qt_local_run;   /* requests in a row from the loop thread's own CPU */
+
 	struct {
 		double enters, sqes, cqes, dev_reads, dev_writes, callbacks;
-		double spins, spin_hits, spin_ns, wakeups, local_reqs, slices;
+		double spins, spin_hits, spin_ns, wakeups, local_reqs, slices, step_asides;
 	} st;
 	unsigned long enters_ul; /* fu_ring_* counts syscalls here */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
 
 static inline napi_value js_undefined(napi_env env)
 {
@@ -144,6 +163,22 @@ int flush_sq(struct channel *ch);
 int handle_ring_cqe(struct channel *ch, const struct fu_cqe *c);
 void on_ring_poll(uv_poll_t *h, int status, int events);
 int commit_ring(struct channel *ch, unsigned idx);
+void prep_uring_cmd(struct io_uring_sqe *sqe, unsigned idx, unsigned qid, unsigned cmd_op, uint64_t commit_id);
+int ring_setup_failed(napi_env env, unsigned idx, unsigned qid, int err);
+
+/* queue_threads.c */
+struct qt_totals { double enters, sqes, cqes, spins, spin_hits, sleeps, js_wakes, wakes; };
+int qt_setup(napi_env env, struct channel *ch, unsigned queues, unsigned depth, unsigned flags);
+void qt_stop(struct channel *ch);
+void qt_free(struct channel *ch);
+int qt_ready(struct channel *ch);
+int qt_reap(struct channel *ch);
+int qt_commit(struct channel *ch, unsigned idx);
+void qt_flush(struct channel *ch);
+void qt_js_sleep(struct channel *ch);
+void qt_js_wake(struct channel *ch);
+void qt_stats(struct channel *ch, struct qt_totals *t);
+int qt_ring_fd(struct channel *ch);
 
 /* dev_slots.c */
 void start_dev_poll(struct channel *ch);

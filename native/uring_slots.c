@@ -21,6 +21,7 @@
 /* Submits the queued SQEs (one io_uring_enter). Returns the count or -errno. */
 int flush_sq(struct channel *ch)
 {
+	if (ch->threaded && !ch->closed) qt_flush(ch);
 	if (!ch->has_ring || ch->closed) return 0;
 	int r = fu_ring_submit(&ch->ring, &ch->enters_ul);
 	sync_enters(ch);
@@ -39,7 +40,7 @@ static struct io_uring_sqe *get_sqe(struct channel *ch)
 	return sqe;
 }
 
-static void prep_cmd(struct channel *ch, struct io_uring_sqe *sqe, unsigned idx, unsigned cmd_op, uint64_t commit_id)
+void prep_uring_cmd(struct io_uring_sqe *sqe, unsigned idx, unsigned qid, unsigned cmd_op, uint64_t commit_id)
 {
 	struct fu_fuse_uring_cmd_req req;
 	sqe->opcode = IORING_OP_URING_CMD;
@@ -49,7 +50,7 @@ static void prep_cmd(struct channel *ch, struct io_uring_sqe *sqe, unsigned idx,
 	sqe->user_data = idx;
 	memset(&req, 0, sizeof(req));
 	req.commit_id = commit_id;
-	req.qid = ch->slots[idx].qid;
+	req.qid = (uint16_t)qid;
 	memcpy((unsigned char *)sqe + FU_SQE_CMD_OFFSET, &req, sizeof(req));
 }
 
@@ -57,7 +58,7 @@ static int queue_register(struct channel *ch, unsigned idx)
 {
 	struct io_uring_sqe *sqe = get_sqe(ch);
 	if (!sqe) return -EAGAIN;
-	prep_cmd(ch, sqe, idx, FUSE_IO_URING_CMD_REGISTER, 0);
+	prep_uring_cmd(sqe, idx, ch->slots[idx].qid, FUSE_IO_URING_CMD_REGISTER, 0);
 	sqe->addr = (uint64_t)(uintptr_t)ch->ring_iov[idx];
 	sqe->len = 2;
 	set_ring_state(ch, &ch->slots[idx], ST_KERNEL);
@@ -115,6 +116,7 @@ static int reap_ring(struct channel *ch)
 {
 	struct fu_cqe c;
 	int n = 0;
+	if (ch->threaded) return qt_reap(ch);
 	while (ch->has_ring && !ch->closed && fu_ring_pop_cqe(&ch->ring, &c)) {
 		ch->st.cqes++;
 		n++;
@@ -132,18 +134,10 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
-
 /* Something for us in the ring: a CQE, or (COOP_TASKRUN + TASKRUN_FLAG) task_work that posts one. */
 static int ring_ready(struct channel *ch)
 {
+	if (ch->threaded) return qt_ready(ch);
 	if (fu_ring_cq_ready(&ch->ring)) return 1;
 	return (ch->ring.flags & IORING_SETUP_COOP_TASKRUN) && (ch->ring.flags & IORING_SETUP_TASKRUN_FLAG) &&
 	       fu_ring_taskrun_needed(&ch->ring);
@@ -162,8 +156,10 @@ enum spin_result { SPIN_NONE, SPIN_WORK, SPIN_DEADLINE };
 
 static enum spin_result spin_for_work(struct channel *ch, uint64_t deadline)
 {
-	if (!ch->spin.cur_ns || ch->spin.local || ch->ring_held || ch->npending) return SPIN_NONE;
-	if ((ch->ring.flags & IORING_SETUP_COOP_TASKRUN) && !(ch->ring.flags & IORING_SETUP_TASKRUN_FLAG)) return SPIN_NONE;
+	/* queue threads: a caller on our CPU is served by its queue thread, which sched_yield lets run */
+	if (!ch->spin.cur_ns || (ch->spin.local && !ch->threaded) || ch->ring_held || ch->npending) return SPIN_NONE;
+	if (!ch->threaded && (ch->ring.flags & IORING_SETUP_COOP_TASKRUN) && !(ch->ring.flags & IORING_SETUP_TASKRUN_FLAG))
+		return SPIN_NONE;
 	uint64_t start = now_ns(), t = start, end = start + ch->spin.cur_ns;
 	bool cut = end > deadline;
 	if (cut) end = deadline;
@@ -177,7 +173,8 @@ static enum spin_result spin_for_work(struct channel *ch, uint64_t deadline)
 			if (ch->spin.cur_ns < 1000) ch->spin.cur_ns = 0;
 			return SPIN_NONE;
 		}
-		cpu_relax();
+		if (ch->threaded) sched_yield();
+		else cpu_relax();
 	}
 	ch->st.spin_ns += (double)(now_ns() - start);
 	ch->st.spin_hits++;
@@ -211,6 +208,7 @@ void on_ring_poll(uv_poll_t *h, int status, int events)
 	if (ch->closed) return;
 	uint64_t start = now_ns();
 	ch->st.wakeups++;
+	if (ch->threaded) qt_js_wake(ch);
 	/* woken soon after the last answer: waiting in the CQ would have caught this request */
 	if (ch->spin.max_ns && ch->spin.idle_since && start - ch->spin.idle_since < ch->spin.max_ns)
 		ch->spin.cur_ns = ch->spin.max_ns;
@@ -223,7 +221,7 @@ void on_ring_poll(uv_poll_t *h, int status, int events)
 	}
 	uint64_t deadline = start + MAX_POLL_NS;
 	for (int round = 0; round < MAX_SPIN_ROUNDS && !ch->closed; round++) {
-		if ((ch->ring.flags & IORING_SETUP_COOP_TASKRUN) && fu_ring_taskrun_needed(&ch->ring)) {
+		if (!ch->threaded && (ch->ring.flags & IORING_SETUP_COOP_TASKRUN) && fu_ring_taskrun_needed(&ch->ring)) {
 			/* COOP_TASKRUN: the completions are posted by task_work that only runs when we enter the
 			 * kernel (doc §5.1); the wake-up itself does not run it */
 			ch->enters_ul++;
@@ -250,6 +248,7 @@ void on_ring_poll(uv_poll_t *h, int status, int events)
 out:
 	end_dispatch(ch);
 	if (!ch->closed) flush_sq(ch);
+	if (ch->threaded && !ch->closed) qt_js_sleep(ch);
 	ch->spin.idle_since = ch->ring_held ? 0 : now_ns();
 	napi_close_handle_scope(ch->env, scope);
 }
@@ -268,12 +267,13 @@ napi_value fu_channel_set_spin(napi_env env, napi_callback_info info)
 		return NULL;
 	}
 	ch->spin.max_ns = ch->spin.cur_ns = (uint64_t)us * 1000u;
+	__atomic_store_n(&ch->qt_spin_ns, ch->spin.max_ns, __ATOMIC_RELAXED);
 	return js_undefined(env);
 }
 
 /* ---- setup --------------------------------------------------------------- */
 
-static int ring_setup_failed(napi_env env, unsigned idx, unsigned qid, int err)
+int ring_setup_failed(napi_env env, unsigned idx, unsigned qid, int err)
 {
 	const char *hint = "";
 	switch (err) {
@@ -298,23 +298,25 @@ static int ring_setup_failed(napi_env env, unsigned idx, unsigned qid, int err)
 
 napi_value fu_channel_setup_ring(napi_env env, napi_callback_info info)
 {
-	napi_value argv[6];
+	napi_value argv[7];
 	struct channel *ch;
 	uint32_t queues, depth, extra;
+	int threaded;
 	void *hdr_data;
 	size_t hdr_len;
 	bool is_array;
 	uint32_t npayloads;
 
-	if (fu_args(env, info, 6, argv, "channelSetupRing") || !(ch = get_channel(env, argv[0])) ||
+	if (fu_args(env, info, 7, argv, "channelSetupRing") || !(ch = get_channel(env, argv[0])) ||
 	    fu_get_uint32(env, argv[1], "queues", &queues) || fu_get_uint32(env, argv[2], "depth", &depth) ||
-	    fu_get_bytes(env, argv[3], "headers", &hdr_data, &hdr_len) || fu_get_uint32(env, argv[5], "extraFlags", &extra))
+	    fu_get_bytes(env, argv[3], "headers", &hdr_data, &hdr_len) || fu_get_uint32(env, argv[5], "extraFlags", &extra) ||
+	    fu_get_bool(env, argv[6], "threads", &threaded))
 		return NULL;
 	if (ch->closed) {
 		fu_throw_error(env, "EBADF", EBADF, "channelSetupRing: the channel is closed");
 		return NULL;
 	}
-	if (ch->has_ring || ch->nring) {
+	if (ch->has_ring || ch->nring || ch->threaded) {
 		fu_throw_error(env, "EEXIST", EEXIST, "channelSetupRing: the channel already has a ring");
 		return NULL;
 	}
@@ -327,7 +329,13 @@ napi_value fu_channel_setup_ring(napi_env env, napi_callback_info info)
 				     depth, MAX_RING_SLOTS);
 		return NULL;
 	}
-	if (extra & IORING_SETUP_DEFER_TASKRUN) {
+	if (threaded && (extra & (IORING_SETUP_SQPOLL | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN))) {
+		/* the rings are created here and used by the queue threads */
+		fu_throw_error(env, "EINVAL", EINVAL,
+			       "channelSetupRing: SQPOLL, SINGLE_ISSUER and DEFER_TASKRUN cannot be used with queue threads");
+		return NULL;
+	}
+	if (!threaded && (extra & IORING_SETUP_DEFER_TASKRUN)) {
 		fu_throw_error(env, "EINVAL", EINVAL,
 			       "channelSetupRing: IORING_SETUP_DEFER_TASKRUN cannot be used with a uv_poll on the ring fd "
 			       "(completions would only be posted inside io_uring_enter)");
@@ -372,6 +380,16 @@ napi_value fu_channel_setup_ring(napi_env env, napi_callback_info info)
 		iov[s][1].iov_len = sl->payload_len;
 	}
 
+	if (threaded) {
+		ch->ring_iov = iov;
+		ch->nring = ch->nslots = nring;
+		if (qt_setup(env, ch, queues, depth, extra)) {
+			ch->ring_iov = NULL;
+			ch->nring = ch->nslots = 0;
+			goto fail_refs;
+		}
+		return js_undefined(env);
+	}
 	unsigned entries = 1;
 	while (entries < nring + 8) entries <<= 1;
 	int r = fu_ring_init(&ch->ring, entries, IORING_SETUP_SQE128 | extra);
@@ -468,7 +486,7 @@ int commit_ring(struct channel *ch, unsigned idx)
 	struct io_uring_sqe *sqe = get_sqe(ch);
 	if (!sqe) return -EAGAIN;
 	memcpy(&commit_id, s->header + FU_URING_COMMIT_ID_OFFSET, sizeof(commit_id));
-	prep_cmd(ch, sqe, idx, FUSE_IO_URING_CMD_COMMIT_AND_FETCH, commit_id);
+	prep_uring_cmd(sqe, idx, s->qid, FUSE_IO_URING_CMD_COMMIT_AND_FETCH, commit_id);
 	set_ring_state(ch, s, ST_KERNEL);
 	s->last_cmd = FUSE_IO_URING_CMD_COMMIT_AND_FETCH;
 	if (ch->dispatch_depth > 0) return 0; /* the dispatch flushes when JavaScript returns */

@@ -30,8 +30,19 @@ export interface ChannelStats {
   localRequests: number;
   /** Times a wake-up went on serving the ring past its 1 ms slice because nothing else wanted the loop. */
   slices: number;
-  /** The io_uring fd (-1 without a ring): /proc/<pid>/fdinfo/<ringFd> shows the kernel's own counters. */
+  /** The io_uring fd (queue 0's with queue threads; -1 without a ring): /proc/<pid>/fdinfo/<ringFd> shows the kernel's own counters. */
   ringFd: number;
+  /** Queue threads (0: the loop's thread serves the ring itself), their watches for answers from
+   * JavaScript and those that found one, their sleeps in io_uring_enter, the eventfd writes that
+   * woke them, and those with which they woke the loop's thread. */
+  queueThreads: number;
+  queueSpins: number;
+  queueSpinHits: number;
+  queueSleeps: number;
+  queueWakes: number;
+  loopWakes: number;
+  /** Times the loop's thread moved off the CPU of a lone caller (queue threads; docs/performance.md). */
+  stepAsides: number;
 }
 
 export interface FusermountResult {
@@ -75,7 +86,7 @@ export interface Native {
    * Returns when every REGISTER has been issued; throws (with .errno) if one failed at once.
    */
   channelSetupRing(ch: NativeChannel, queues: number, depth: number, headers: ArrayBuffer,
-    payloads: readonly (ArrayBuffer | Uint8Array)[], extraFlags: number): void;
+    payloads: readonly (ArrayBuffer | Uint8Array)[], extraFlags: number, threads: boolean): void;
   /** How long (µs, 0 = never) to watch the CQ for the next request before sleeping; see docs/performance.md. */
   channelSetSpin(ch: NativeChannel, micros: number): void;
   /**

@@ -70,10 +70,17 @@ export interface MountOptions {
    * Default 50. See docs/performance.md.
    */
   pollSpinMicros?: number;
+  /**
+   * io_uring only: serve each queue's ring from a native thread pinned to the queue's CPU, which
+   * hands the requests to JavaScript through shared memory (true), or serve every ring entry from
+   * the JavaScript thread itself (false). The threads keep the kernel's wake-ups on the caller's
+   * CPU; see docs/performance.md. Default true.
+   */
+  queueThreads?: boolean;
 }
 
 export const MiB = 1024 * 1024;
-export const DEFAULTS = { queueDepth: 32, maxWrite: MiB, timeGran: 1, fsName: 'fuse-uring', pollSpinMicros: 100 } as const;
+export const DEFAULTS = { queueDepth: 32, maxWrite: MiB, timeGran: 1, fsName: 'fuse-uring', pollSpinMicros: 400, queueThreads: true } as const;
 export const MAX_WRITE_LIMIT = 16 * MiB;
 export const MAX_QUEUE_DEPTH = 4096;
 /** requestTimeout bounds: 10 ms … 24 h (0 = off). */
@@ -103,7 +110,7 @@ function intIn(name: string, v: unknown, lo: number, hi: number): void {
 }
 
 const booleans = ['allowOther', 'defaultPermissions', 'autoUnmount', 'force', 'readOnly', 'posixLocks', 'flockLocks',
-  'dontMask', 'noOpenSupport', 'noOpendirSupport', 'handleKillpriv', 'passthrough', 'writeback'] as const;
+  'dontMask', 'noOpenSupport', 'noOpendirSupport', 'handleKillpriv', 'passthrough', 'writeback', 'queueThreads'] as const;
 
 
 /** Throws OptionError naming the first invalid option and what it should be. */
@@ -162,6 +169,9 @@ function checkCombinations(o: MountOptions): void {
     if (unknown) throw new OptionError(`ringSetupFlags: 0x${unknown.toString(16)} not supported (allowed: SQPOLL, SQ_AFF, CLAMP, SUBMIT_ALL, COOP_TASKRUN, TASKRUN_FLAG, CQE32, SINGLE_ISSUER)`);
     if ((rf & RingSetup.TASKRUN_FLAG) && !(rf & RingSetup.COOP_TASKRUN)) throw new OptionError('ringSetupFlags: TASKRUN_FLAG (0x200) needs COOP_TASKRUN (0x100)');
     if ((rf & RingSetup.SQ_AFF) && !(rf & RingSetup.SQPOLL)) throw new OptionError('ringSetupFlags: SQ_AFF (0x4) needs SQPOLL (0x2)');
+    if ((rf & (RingSetup.SQPOLL | RingSetup.SINGLE_ISSUER)) && (o.queueThreads ?? DEFAULTS.queueThreads)) {
+      throw new OptionError('ringSetupFlags: SQPOLL (0x2) and SINGLE_ISSUER (0x1000) need one thread serving the ring: set queueThreads: false (-o no_queue_threads)');
+    }
   }
 }
 
@@ -171,6 +181,7 @@ const flagNames: Record<string, keyof MountOptions> = {
   ro: 'readOnly', posix_locks: 'posixLocks', flock_locks: 'flockLocks', dont_mask: 'dontMask',
   no_open_support: 'noOpenSupport', no_opendir_support: 'noOpendirSupport',
   handle_killpriv: 'handleKillpriv', passthrough: 'passthrough', writeback_cache: 'writeback', writeback: 'writeback',
+  queue_threads: 'queueThreads',
 };
 const valueNames: Record<string, keyof MountOptions> = {
   fsname: 'fsName', subtype: 'subtype', max_write: 'maxWrite', max_readahead: 'maxReadahead',
@@ -180,7 +191,7 @@ const valueNames: Record<string, keyof MountOptions> = {
 /** Accepted for compatibility: they are already what fuse-uring does. */
 const implied = new Set(['rw', 'nosuid', 'nodev', 'async_read', 'big_writes']);
 /** The -o names parseOptionString understands, for --help. */
-export const OPTION_NAMES = [...Object.keys(flagNames), ...Object.keys(valueNames).map((n) => `${n}=N`), 'no_default_permissions', ...implied];
+export const OPTION_NAMES = [...Object.keys(flagNames), ...Object.keys(valueNames).map((n) => `${n}=N`), 'no_default_permissions', 'no_queue_threads', ...implied];
 
 /**
  * Parses "allow_other,fsname=x,max_write=131072". `no_default_permissions` sets
@@ -195,6 +206,7 @@ export function parseOptionString(s: string, into: MountOptions = {}): MountOpti
     const name = eq < 0 ? item : item.slice(0, eq);
     const value = eq < 0 ? undefined : item.slice(eq + 1);
     if (name === 'no_default_permissions' && value === undefined) { out.defaultPermissions = false; continue; }
+    if (name === 'no_queue_threads' && value === undefined) { out.queueThreads = false; continue; }
     if (implied.has(name) && value === undefined) continue;
     if (flagNames[name] && value === undefined) { out[flagNames[name]] = true; continue; }
     const key = valueNames[name];

@@ -17,6 +17,8 @@ export interface RingGeometry {
   setupFlags: number | undefined;
   /** µs to watch the CQ for the next request before sleeping (0: never). */
   spinMicros: number;
+  /** One native thread per queue, pinned to its CPU (MountOptions.queueThreads). */
+  threads: boolean;
 }
 
 /**
@@ -38,7 +40,7 @@ export class UringTransport extends Transport {
     const t = new UringTransport(fd);
     try {
       const { headers, payloads } = t.allocate(g.queues * g.depth, g.payloadSize, true);
-      native.channelSetupRing(t.ch, g.queues, g.depth, headers, payloads, g.setupFlags ?? DEFAULT_RING_FLAGS);
+      native.channelSetupRing(t.ch, g.queues, g.depth, headers, payloads, g.setupFlags ?? DEFAULT_RING_FLAGS, g.threads);
       native.channelSetSpin(t.ch, g.spinMicros);
       t.addDevSlots(DEV_SLOTS_WITH_RING, g.devPayloadSize);
     } catch (e) {

@@ -108,3 +108,36 @@ export async function fdinfoCqTail(pid: number, ringFd: number): Promise<number>
 export function u32Delta(after: number, before: number): number {
   return (after - before) >>> 0;
 }
+
+/** Completions posted on every io_uring of `pid` (one per queue with queue threads), modulo 2^32. */
+export async function cqTailSum(pid: number): Promise<number> {
+  let sum = 0;
+  for (const fd of await uringFds(pid)) sum = (sum + await fdinfoCqTail(pid, fd)) >>> 0;
+  return sum;
+}
+
+export interface TaskInfo { tid: number; comm: string; cpus: string; switches: number }
+
+/** The threads of `pid`: name, allowed CPUs (Cpus_allowed_list) and context switches so far. */
+export async function tasks(pid: number): Promise<TaskInfo[]> {
+  const out: TaskInfo[] = [];
+  for (const tid of await readdir(`/proc/${pid}/task`)) {
+    try {
+      const status = await readFile(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      const field = (k: string): string => new RegExp(`^${k}:\\s*(.*)$`, 'm').exec(status)?.[1]?.trim() ?? '';
+      out.push({ tid: Number(tid), comm: field('Name'), cpus: field('Cpus_allowed_list'),
+        switches: Number(field('voluntary_ctxt_switches')) + Number(field('nonvoluntary_ctxt_switches')) });
+    } catch { /* the thread ended meanwhile */ }
+  }
+  return out;
+}
+
+/** The daemon's queue threads ("fuse-uring q<qid>"), by qid. */
+export async function queueThreads(pid: number): Promise<Map<number, TaskInfo>> {
+  const byQid = new Map<number, TaskInfo>();
+  for (const t of await tasks(pid)) {
+    const m = /^fuse-uring q(\d+)$/.exec(t.comm);
+    if (m) byQid.set(Number(m[1]), t);
+  }
+  return byQid;
+}

@@ -22,6 +22,8 @@ test('-o strings map onto options; unknown ones are refused', () => {
   assert.deepEqual(parseOptionString('allow_other,default_permissions,fsname=demo,max_write=131072,ro,rw,auto_unmount'),
     { allowOther: true, defaultPermissions: true, fsName: 'demo', maxWrite: 131072, readOnly: true, autoUnmount: true });
   assert.deepEqual(parseOptionString('no_default_permissions', { defaultPermissions: true }), { defaultPermissions: false });
+  assert.deepEqual(parseOptionString('no_queue_threads'), { queueThreads: false });
+  assert.deepEqual(parseOptionString('queue_threads'), { queueThreads: true });
   assert.throws(() => parseOptionString('nonsense'), /unknown mount option -o nonsense/);
   assert.throws(() => parseOptionString('max_write=lots'), /needs a number/);
   assert.throws(() => parseOptionString('allow_other=1'), /takes no value/);

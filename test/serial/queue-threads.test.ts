@@ -1,0 +1,112 @@
+// In test/serial: it pins callers to CPUs and counts context switches, which other tests would disturb.
+// Queue threads (queueThreads, the default): one native thread per queue, pinned to the queue's CPU,
+// owns that queue's io_uring and hands the requests to the loop's thread. Checked through a real
+// mount: the threads exist and are pinned, a caller is served by the thread of its own CPU, the
+// loop's thread does not stay on a lone caller's CPU (but keeps an affinity the user gave it), and
+// an unmount ends the threads in a process that lives on.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { withDaemon, ROOT } from '../helpers/daemon.js';
+import { mustRun, runCmd } from '../helpers/run.js';
+import { queueThreads, tasks, uringFds, uringSkipReason } from '../helpers/proc.js';
+
+const STATS = 1500;
+const T = { timeout: 120_000 };
+const skip = uringSkipReason() || (availableParallelism() < 2 ? 'needs 2 CPUs' : false) ||
+  (existsSync('/usr/bin/taskset') ? false : 'no taskset (util-linux)');
+
+/** `count` stats of missing names (one LOOKUP each) from a client pinned to `cpu`. */
+async function statMissing(mnt: string, cpu: number, tag: string, count = STATS): Promise<void> {
+  const script = `const fs=require('fs');let n=0;for(let i=0;i<${count};i++){try{fs.statSync(process.argv[1]+'/${tag}'+i)}catch(e){if(e.code==='ENOENT')n++}}` +
+    'if(n!==' + count + ')throw new Error("expected ENOENT, got "+n)';
+  const r = await runCmd('taskset', ['-c', String(cpu), process.execPath, '-e', script, mnt], { timeout: 60_000 });
+  assert.equal(r.code, 0, r.stderr);
+}
+
+describe('queue threads (io_uring)', { skip }, () => {
+  it('one thread per queue, named after it and pinned to its CPU, each with its own ring', T, () => withDaemon({ transport: 'uring' }, async (d) => {
+    const threads = await queueThreads(d.pid);
+    assert.equal(threads.size, d.info.queues, `threads: ${[...threads.values()].map((t) => t.comm).join(', ')}`);
+    for (const [qid, t] of threads) assert.equal(t.cpus, String(qid), `queue ${qid}'s thread may run on CPUs ${t.cpus}`);
+    assert.equal((await uringFds(d.pid)).length, d.info.queues, 'one io_uring per queue');
+    const s = await d.stats();
+    assert.equal(s.queueThreads, d.info.queues);
+  }));
+
+  it('a caller is served by the queue thread of its own CPU', T, () => withDaemon({ transport: 'uring' }, async (d) => {
+    for (const cpu of [0, 1]) {
+      const before = await queueThreads(d.pid);
+      await statMissing(d.mnt, cpu, `cpu${cpu}-`);
+      const after = await queueThreads(d.pid);
+      const grew = (q: number): number => after.get(q)!.switches - before.get(q)!.switches;
+      // each request wakes the thread that sleeps in io_uring_enter at least once
+      assert.ok(grew(cpu) >= STATS * 0.9, `queue ${cpu}'s thread switched ${grew(cpu)} times for ${STATS} requests from CPU ${cpu}`);
+      assert.ok(grew(1 - cpu) < STATS * 0.1, `queue ${1 - cpu}'s thread switched ${grew(1 - cpu)} times for requests from CPU ${cpu}`);
+    }
+  }));
+
+  it('the loop\'s thread steps off a lone caller\'s CPU, and keeps an affinity the user set', T, () => withDaemon({ transport: 'uring' }, async (d) => {
+    // put the loop's thread (tid = pid) on CPU 0, then let it run anywhere again: it stays there for now
+    await mustRun('taskset', ['-p', '-c', '0', String(d.pid)]);
+    await mustRun('taskset', ['-p', '-c', '0,1', String(d.pid)]);
+    await statMissing(d.mnt, 0, 'warm');
+    const a = await d.stats();
+    await statMissing(d.mnt, 0, 'lone', 3 * STATS);
+    const b = await d.stats();
+    const reqs = b.cqes - a.cqes;
+    const local = b.localRequests - a.localRequests;
+    assert.ok(reqs >= 3 * STATS, `every stat reached the daemon (${reqs})`);
+    assert.ok(local < reqs / 2, `requests from the loop thread's own CPU: ${local} of ${reqs} (step-asides ${b.stepAsides - a.stepAsides})`);
+    const main = (await tasks(d.pid)).find((t) => t.tid === d.pid)!;
+    assert.equal(main.cpus, '0-1', 'stepping aside leaves the affinity as it was');
+
+    // pinned by the user: nowhere to step to, and the pin stays
+    await mustRun('taskset', ['-p', '-c', '0', String(d.pid)]);
+    const c = await d.stats();
+    await statMissing(d.mnt, 0, 'pinned');
+    const e = await d.stats();
+    assert.equal(e.stepAsides - c.stepAsides, 0, 'no step-aside from a pinned thread');
+    assert.equal((await tasks(d.pid)).find((t) => t.tid === d.pid)!.cpus, '0');
+  }));
+
+  it('the loop\'s thread serving the ring itself (queueThreads: false) has no queue threads and one ring', T,
+    () => withDaemon({ transport: 'uring', opt: 'no_queue_threads' }, async (d) => {
+      assert.equal((await queueThreads(d.pid)).size, 0);
+      assert.equal((await uringFds(d.pid)).length, 1);
+      await statMissing(d.mnt, 1, 'single');
+      assert.equal((await d.stats()).queueThreads, 0);
+    }));
+
+  it('an unmount ends the queue threads of a process that lives on', T, async () => {
+    const mnt = await mkdtemp(join(tmpdir(), 'fuse-uring-qt-'));
+    try {
+      // the mount is touched from a child process: the daemon never touches its own mount
+      const script = `
+        const { mount, MemFs } = await import(${JSON.stringify(join(ROOT, 'dist', 'src', 'index.js'))});
+        const { readdirSync, readFileSync } = await import('node:fs');
+        const { execFile } = await import('node:child_process');
+        const names = () => readdirSync('/proc/self/task').map((t) => { try { return readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim(); } catch { return ''; } }).filter((n) => n.startsWith('fuse-uring q'));
+        const s = await mount(process.argv[1], new MemFs());
+        const during = names().length;
+        await new Promise((ok, fail) => execFile('stat', [process.argv[1]], (e) => (e ? fail(e) : ok())));
+        await s.unmount();
+        await new Promise((r) => setTimeout(r, 100));
+        console.log(JSON.stringify({ during, after: names().length }));
+        setTimeout(() => process.exit(0), 50);
+      `;
+      const r = await runCmd(process.execPath, ['--input-type=module', '-e', script, mnt], { timeout: 60_000 });
+      assert.equal(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { during: number; after: number };
+      assert.ok(out.during >= 2, `queue threads while mounted: ${out.during}`);
+      assert.equal(out.after, 0, 'queue threads after the unmount');
+    } finally {
+      await runCmd('umount', ['-l', mnt], { timeout: 10_000 }).catch(() => undefined);
+      await rm(mnt, { recursive: true, force: true });
+    }
+  });
+});
