@@ -173,7 +173,7 @@ static enum spin_result spin_for_work(struct channel *ch, uint64_t deadline)
 			if (ch->spin.cur_ns < 1000) ch->spin.cur_ns = 0;
 			return SPIN_NONE;
 		}
-		if (ch->threaded) sched_yield();
+		if (ch->threaded) sched_yield(); /* measured: better than yielding every 2 or 10 µs */
 		else cpu_relax();
 	}
 	ch->st.spin_ns += (double)(now_ns() - start);

@@ -207,7 +207,12 @@ export class FileData {
     let grow = needIn(first, CHUNK) + needIn(last, end - last * CHUNK);
     if (last - first > 1) {
       grow += (last - first - 1) * CHUNK;
-      for (const [idx, c] of this.chunks) if (idx > first && idx < last) grow -= c.length;
+      // Whichever is shorter: the chunks in between (a write), or the file's chunks (a large fallocate).
+      if (last - first - 1 < this.chunks.size) {
+        for (let idx = first + 1; idx < last; idx++) grow -= this.chunks.get(idx)?.length ?? 0;
+      } else {
+        for (const [idx, c] of this.chunks) if (idx > first && idx < last) grow -= c.length;
+      }
     }
     return grow;
   }
