@@ -417,7 +417,7 @@ napi_value fu_stats(napi_env env, napi_callback_info info)
 		{ "ringFd", ch->has_ring ? (double)ch->ring.fd : (double)qt_ring_fd(ch) },
 		{ "queueThreads", (double)ch->nqt }, { "queueSpins", q.spins }, { "queueSpinHits", q.spin_hits },
 		{ "queueSleeps", q.sleeps }, { "queueWakes", q.wakes }, { "loopWakes", q.js_wakes },
-		{ "stepAsides", ch->st.step_asides },
+		{ "stepAsides", ch->st.step_asides }, { "queueWidenings", q.widenings },
 	};
 	if (napi_create_object(env, &obj) != napi_ok) {
 		fu_napi_failed(env, napi_generic_failure, "napi_create_object");

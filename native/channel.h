@@ -167,7 +167,7 @@ void prep_uring_cmd(struct io_uring_sqe *sqe, unsigned idx, unsigned qid, unsign
 int ring_setup_failed(napi_env env, unsigned idx, unsigned qid, int err);
 
 /* queue_threads.c */
-struct qt_totals { double enters, sqes, cqes, spins, spin_hits, sleeps, js_wakes, wakes; };
+struct qt_totals { double enters, sqes, cqes, spins, spin_hits, sleeps, js_wakes, wakes, widenings; };
 int qt_setup(napi_env env, struct channel *ch, unsigned queues, unsigned depth, unsigned flags);
 void qt_stop(struct channel *ch);
 void qt_free(struct channel *ch);

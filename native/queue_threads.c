@@ -40,6 +40,8 @@ struct qthread {
 	uint64_t efd_buf;
 	pthread_t tid;
 	uint8_t *last_cmd, *retries;  /* per entry; the thread's own */
+	cpu_set_t wide_set;           /* the CPUs the thread may use when it leaves its own (q_place) */
+	int wide, deep_run, shallow_run;
 	unsigned outstanding;         /* posted requests not answered yet (the thread's own) */
 	unsigned mask;                /* post and ans capacity - 1 */
 	int32_t *post;                /* (slot, res) pairs */
@@ -57,7 +59,7 @@ struct qthread {
 	uint32_t post_tail __attribute__((aligned(64)));  /* JavaScript */
 	uint32_t ans_head;                                /* JavaScript */
 	int ans_unwoken;                                  /* JavaScript: answers since the last wake check */
-	struct { uint64_t enters, sqes, cqes, spins, spin_hits, sleeps, js_wakes, wakes; } st __attribute__((aligned(64)));
+	struct { uint64_t enters, sqes, cqes, spins, spin_hits, sleeps, js_wakes, wakes, widenings; } st __attribute__((aligned(64)));
 };
 
 #define ST_ADD(q, f, n) __atomic_fetch_add(&(q)->st.f, (n), __ATOMIC_RELAXED)
@@ -199,6 +201,38 @@ static int q_reap(struct qthread *q, int registering)
 	return n;
 }
 
+/*
+ * Pinned to the queue's CPU, a thread wakes and is woken locally: what a caller that waits for
+ * each request needs. A caller that keeps many requests in flight (libaio at iodepth 16) does not
+ * wait, and there the thread's work — the kernel's copies and completions run on it — only takes
+ * the CPU that caller needs: 213-236k IOPS pinned against 293-323k when a thread that keeps
+ * finding DEEP or more of its requests in flight may run on any of its CPUs. It goes back to its
+ * own when they come one at a time again. (Its watch then yields if it shares the loop thread's
+ * CPU wherever it runs; comparing with its qid there cost the gain.)
+ */
+#define DEEP 4
+#define WIDEN_AFTER 16
+#define NARROW_AFTER 256
+
+static void q_place(struct qthread *q)
+{
+	if (q->outstanding >= DEEP) {
+		q->shallow_run = 0;
+		if (q->wide == 0 && ++q->deep_run >= WIDEN_AFTER && !pthread_setaffinity_np(pthread_self(), sizeof(q->wide_set), &q->wide_set)) {
+			q->wide = 1;
+			ST_ADD(q, widenings, 1);
+		}
+	} else {
+		q->deep_run = 0;
+		if (q->wide == 1 && ++q->shallow_run >= NARROW_AFTER) {
+			cpu_set_t own;
+			CPU_ZERO(&own);
+			CPU_SET(q->qid, &own);
+			if (!pthread_setaffinity_np(pthread_self(), sizeof(own), &own)) q->wide = 0;
+		}
+	}
+}
+
 static int ring_ready(const struct fu_ring *r)
 {
 	return fu_ring_cq_ready(r) || (__atomic_load_n(r->sq_kflags, __ATOMIC_ACQUIRE) & IORING_SQ_TASKRUN);
@@ -237,9 +271,12 @@ static void *q_main(void *arg)
 
 	snprintf(name, sizeof(name), "fuse-uring q%u", q->qid);
 	pthread_setname_np(pthread_self(), name);
+	/* the CPUs inherited from the loop's thread: where a thread that leaves its own may go */
+	if (pthread_getaffinity_np(pthread_self(), sizeof(q->wide_set), &q->wide_set)) CPU_ZERO(&q->wide_set);
 	CPU_ZERO(&set);
 	CPU_SET(q->qid, &set);
-	(void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set); /* a CPU outside our cpuset: run anywhere */
+	if (!CPU_ISSET(q->qid, &q->wide_set) || pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
+		q->wide = -1; /* its CPU is outside our cpuset: run where we may, for good */
 
 	q_register_all(q);
 	if (q->reg_err) return NULL;
@@ -253,7 +290,10 @@ static void *q_main(void *arg)
 			q->outstanding--;
 			did = 1;
 		}
-		if (ring_ready(&q->ring) && q_reap(q, 0)) did = 1;
+		if (ring_ready(&q->ring) && q_reap(q, 0)) {
+			did = 1;
+			q_place(q);
+		}
 		if (!q->wake_armed) q_arm_wake(q);
 		if (did) {
 			/* more answers to wait for: the kernel gets these commits now, not after the wait */
@@ -272,7 +312,7 @@ static void *q_main(void *arg)
 			ST_ADD(q, spins, 1);
 			while (!(hit = ans_ready(q) || ring_ready(&q->ring)) && !__atomic_load_n(&q->stop, __ATOMIC_RELAXED) &&
 			       now_ns() < end) {
-				if (__atomic_load_n(&ch->qt_js_cpu, __ATOMIC_RELAXED) == (int)q->qid) sched_yield();
+				if (__atomic_load_n(&ch->qt_js_cpu, __ATOMIC_RELAXED) == (q->wide ? sched_getcpu() : (int)q->qid)) sched_yield();
 				else cpu_relax();
 			}
 			if (hit) {
@@ -423,6 +463,7 @@ void qt_stats(struct channel *ch, struct qt_totals *t)
 		t->sleeps += QT_SUM(sleeps);
 		t->js_wakes += QT_SUM(js_wakes);
 		t->wakes += QT_SUM(wakes);
+		t->widenings += QT_SUM(widenings);
 #undef QT_SUM
 	}
 }

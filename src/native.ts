@@ -43,6 +43,8 @@ export interface ChannelStats {
   loopWakes: number;
   /** Times the loop's thread moved off the CPU of a lone caller (queue threads; docs/performance.md). */
   stepAsides: number;
+  /** Times a queue thread left its CPU because its callers keep several requests in flight. */
+  queueWidenings: number;
 }
 
 export interface FusermountResult {

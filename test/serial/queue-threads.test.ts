@@ -2,8 +2,9 @@
 // Queue threads (queueThreads, the default): one native thread per queue, pinned to the queue's CPU,
 // owns that queue's io_uring and hands the requests to the loop's thread. Checked through a real
 // mount: the threads exist and are pinned, a caller is served by the thread of its own CPU, the
-// loop's thread does not stay on a lone caller's CPU (but keeps an affinity the user gave it), and
-// an unmount ends the threads in a process that lives on.
+// loop's thread does not stay on a lone caller's CPU (but keeps an affinity the user gave it), a
+// thread leaves its CPU while its caller keeps many requests in flight and comes back, and an
+// unmount ends the threads in a process that lives on.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
@@ -18,7 +19,7 @@ import { queueThreads, tasks, uringFds, uringSkipReason } from '../helpers/proc.
 const STATS = 1500;
 const T = { timeout: 120_000 };
 const skip = uringSkipReason() || (availableParallelism() < 2 ? 'needs 2 CPUs' : false) ||
-  (existsSync('/usr/bin/taskset') ? false : 'no taskset (util-linux)');
+  (existsSync('/usr/bin/taskset') ? false : 'no taskset (util-linux)') || (existsSync('/usr/bin/fio') ? false : 'no fio');
 
 /** `count` stats of missing names (one LOOKUP each) from a client pinned to `cpu`. */
 async function statMissing(mnt: string, cpu: number, tag: string, count = STATS): Promise<void> {
@@ -73,6 +74,18 @@ describe('queue threads (io_uring)', { skip }, () => {
     assert.equal(e.stepAsides - c.stepAsides, 0, 'no step-aside from a pinned thread');
     assert.equal((await tasks(d.pid)).find((t) => t.tid === d.pid)!.cpus, '0');
   }));
+
+  it('a queue thread whose caller keeps many requests in flight leaves its CPU, and comes back for one at a time', T,
+    () => withDaemon({ transport: 'uring' }, async (d) => {
+      await mustRun('dd', ['if=/dev/zero', `of=${d.mnt}/aio`, 'bs=1M', 'count=64', 'status=none']);
+      const a = await d.stats();
+      await mustRun('fio', ['--name=deep', `--filename=${d.mnt}/aio`, '--size=64M', '--rw=randread', '--bs=4k', '--direct=1',
+        '--ioengine=libaio', '--iodepth=16', '--cpus_allowed=0', '--time_based', '--runtime=2', '--output-format=terse'], { timeout: 60_000 });
+      const b = await d.stats();
+      assert.ok(b.queueWidenings - a.queueWidenings >= 1, `widenings under iodepth 16: ${b.queueWidenings - a.queueWidenings}`);
+      await statMissing(d.mnt, 0, 'shallow');
+      assert.equal((await queueThreads(d.pid)).get(0)!.cpus, '0', 'back on its CPU after requests one at a time');
+    }));
 
   it('the loop\'s thread serving the ring itself (queueThreads: false) has no queue threads and one ring', T,
     () => withDaemon({ transport: 'uring', opt: 'no_queue_threads' }, async (d) => {
