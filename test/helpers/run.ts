@@ -56,3 +56,11 @@ export async function mustRun(cmd: string, args: readonly string[], opts: RunOpt
 export function sh(script: string, args: readonly string[] = [], opts: RunOptions = {}): Promise<string> {
   return mustRun('sh', ['-c', script, 'sh', ...args], opts);
 }
+
+/** `count` stats of missing names (one LOOKUP each) from a Node client pinned to `cpu` (taskset). */
+export async function statMissingFrom(mnt: string, cpu: number, tag: string, count: number): Promise<void> {
+  const script = `const fs=require('fs');let n=0;for(let i=0;i<${count};i++){try{fs.statSync(process.argv[1]+'/${tag}'+i)}catch(e){if(e.code==='ENOENT')n++}}` +
+    'if(n!==' + count + ')throw new Error("expected ENOENT, got "+n)';
+  const r = await runCmd('taskset', ['-c', String(cpu), process.execPath, '-e', script, mnt], { timeout: 60_000 });
+  assert.equal(r.code, 0, r.stderr);
+}

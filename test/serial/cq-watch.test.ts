@@ -11,20 +11,14 @@ import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { withDaemon } from '../helpers/daemon.js';
-import { mustRun, runCmd } from '../helpers/run.js';
+import { mustRun, statMissingFrom } from '../helpers/run.js';
 import { uringSkipReason } from '../helpers/proc.js';
 
 const STATS = 1500;
 const skip = uringSkipReason() || (availableParallelism() < 2 ? 'needs 2 CPUs' : false) ||
   (existsSync('/usr/bin/taskset') ? false : 'no taskset (util-linux)');
 
-/** `count` stats of missing names (one LOOKUP each) from a client pinned to `cpu`. */
-async function statMissing(mnt: string, cpu: number, tag: string, count = STATS): Promise<void> {
-  const script = `const fs=require('fs');let n=0;for(let i=0;i<${count};i++){try{fs.statSync(process.argv[1]+'/${tag}'+i)}catch(e){if(e.code==='ENOENT')n++}}` +
-    'if(n!==' + count + ')throw new Error("expected ENOENT, got "+n)';
-  const r = await runCmd('taskset', ['-c', String(cpu), process.execPath, '-e', script, mnt], { timeout: 60_000 });
-  assert.equal(r.code, 0, r.stderr);
-}
+const statMissing = (mnt: string, cpu: number, tag: string, count = STATS): Promise<void> => statMissingFrom(mnt, cpu, tag, count);
 
 describe('CQ watch placement (io_uring)', { skip }, () => {
   it('watches for a caller on another CPU and not for one on the daemon\'s own CPU', { timeout: 120_000 }, async () => {

@@ -13,7 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withDaemon, ROOT } from '../helpers/daemon.js';
-import { mustRun, runCmd } from '../helpers/run.js';
+import { mustRun, runCmd, statMissingFrom } from '../helpers/run.js';
 import { queueThreads, tasks, uringFds, uringSkipReason } from '../helpers/proc.js';
 
 const STATS = 1500;
@@ -21,13 +21,7 @@ const T = { timeout: 120_000 };
 const skip = uringSkipReason() || (availableParallelism() < 2 ? 'needs 2 CPUs' : false) ||
   (existsSync('/usr/bin/taskset') ? false : 'no taskset (util-linux)') || (existsSync('/usr/bin/fio') ? false : 'no fio');
 
-/** `count` stats of missing names (one LOOKUP each) from a client pinned to `cpu`. */
-async function statMissing(mnt: string, cpu: number, tag: string, count = STATS): Promise<void> {
-  const script = `const fs=require('fs');let n=0;for(let i=0;i<${count};i++){try{fs.statSync(process.argv[1]+'/${tag}'+i)}catch(e){if(e.code==='ENOENT')n++}}` +
-    'if(n!==' + count + ')throw new Error("expected ENOENT, got "+n)';
-  const r = await runCmd('taskset', ['-c', String(cpu), process.execPath, '-e', script, mnt], { timeout: 60_000 });
-  assert.equal(r.code, 0, r.stderr);
-}
+const statMissing = (mnt: string, cpu: number, tag: string, count = STATS): Promise<void> => statMissingFrom(mnt, cpu, tag, count);
 
 describe('queue threads (io_uring)', { skip }, () => {
   it('one thread per queue, named after it and pinned to its CPU, each with its own ring', T, () => withDaemon({ transport: 'uring' }, async (d) => {
