@@ -81,12 +81,21 @@ describe('queue threads (io_uring)', { skip }, () => {
       assert.equal((await queueThreads(d.pid)).get(0)!.cpus, '0', 'back on its CPU after requests one at a time');
     }));
 
-  it('the loop\'s thread serving the ring itself (queueThreads: false) has no queue threads and one ring', T,
+  it('the loop\'s thread serving the ring itself (queueThreads: false): no queue threads, one ring, data both ways', T,
     () => withDaemon({ transport: 'uring', opt: 'no_queue_threads' }, async (d) => {
       assert.equal((await queueThreads(d.pid)).size, 0);
       assert.equal((await uringFds(d.pid)).length, 1);
       await statMissing(d.mnt, 1, 'single');
-      assert.equal((await d.stats()).queueThreads, 0);
+      // data both ways through the one ring: dd in, cmp and sha256sum back
+      await mustRun('dd', ['if=/dev/urandom', `of=${d.mnt}/blob`, 'bs=256k', 'count=16', 'status=none']);
+      await mustRun('cp', [`${d.mnt}/blob`, `${d.mnt}/copy`]);
+      await mustRun('cmp', [`${d.mnt}/blob`, `${d.mnt}/copy`]);
+      const sums = (await mustRun('sha256sum', [`${d.mnt}/blob`, `${d.mnt}/copy`])).split('\n').filter(Boolean).map((l) => l.split(' ')[0]);
+      assert.equal(sums[0], sums[1]);
+      assert.deepEqual((await mustRun('ls', [d.mnt])).split('\n').filter(Boolean).sort(), ['blob', 'copy']);
+      const s = await d.stats();
+      assert.equal(s.queueThreads, 0);
+      assert.ok(s.cqes > 0 && s.enters > 0, `the loop's thread serves the ring itself: ${s.cqes} CQEs, ${s.enters} enters`);
     }));
 
   it('an unmount ends the queue threads of a process that lives on', T, async () => {
