@@ -143,7 +143,7 @@ static void close_channel(struct channel *ch)
 		uv_close((uv_handle_t *)&ch->prepare, on_handle_closed);
 	}
 	ch->dev_poll_active = ch->prepare_active = 0;
-	if (ch->threaded) qt_stop(ch);
+	if (queue_threads_on(ch)) qt_stop(ch);
 	if (ch->has_ring) {
 		/* munmap + close: the kernel cancels whatever entries are still registered */
 		sync_enters(ch);
@@ -301,7 +301,7 @@ static void on_prepare(uv_prepare_t *h)
 		}
 		if (ch->closed) return;
 	}
-	if ((ch->has_ring && fu_ring_sq_pending(&ch->ring)) || ch->threaded) flush_sq(ch);
+	if ((ch->has_ring && fu_ring_sq_pending(&ch->ring)) || queue_threads_on(ch)) flush_sq(ch);
 	if (ch->closed) return;
 	if (!ch->npending && !(ch->has_ring && fu_ring_sq_pending(&ch->ring) && !(ch->ring.flags & IORING_SETUP_SQPOLL))) {
 		uv_prepare_stop(&ch->prepare);
@@ -363,7 +363,7 @@ napi_value fu_commit(napi_env env, napi_callback_info info)
 	if (ch->closed) return js_int(env, 0); /* after channelClose: a no-op (the fd may be gone) */
 	if (get_slot(env, ch, argv[1], "commit", &idx)) return NULL;
 	struct slot *s = &ch->slots[idx];
-	int r = s->kind != KIND_RING ? commit_dev(ch, idx) : ch->threaded ? qt_commit(ch, idx) : commit_ring(ch, idx);
+	int r = s->kind != KIND_RING ? commit_dev(ch, idx) : queue_threads_on(ch) ? qt_commit(ch, idx) : commit_ring(ch, idx);
 	return js_int(env, r);
 }
 

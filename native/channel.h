@@ -11,7 +11,9 @@
  *   dev slot   ST_KERNEL  free: the next readv(/dev/fuse) may fill it
  *              ST_USER    holds a request read from /dev/fuse until commit/release
  *
- * All of this runs on the thread of the env's event loop; there is no process-wide mutable state.
+ * All of this runs on the thread of the env's event loop, except the queue threads' side of
+ * queue_threads.c, which shares only its rings and flags (atomics) with it; there is no
+ * process-wide mutable state.
  */
 #ifndef FUSE_URING_CHANNEL_H
 #define FUSE_URING_CHANNEL_H
@@ -86,9 +88,8 @@ struct channel {
 	} spin;
 
 	/* queue threads (queue_threads.c): the ring slots are served by one native thread per queue */
-	int threaded;
 	struct qthread *qt;
-	unsigned nqt;
+	unsigned nqt;            /* > 0 once qt_setup succeeded (queue_threads_on) */
 	int qt_efd;              /* the threads wake the loop through it */
 	int qt_js_sleeping;      /* the loop's thread is not watching the post rings (atomic) */
 	int qt_js_cpu;           /* the CPU the loop's thread last ran on (atomic) */
@@ -111,6 +112,11 @@ static inline void cpu_relax(void)
 #elif defined(__aarch64__)
 	__asm__ __volatile__("yield");
 #endif
+}
+
+static inline int queue_threads_on(const struct channel *ch)
+{
+	return ch->nqt != 0;
 }
 
 static inline napi_value js_undefined(napi_env env)
@@ -167,7 +173,7 @@ void prep_uring_cmd(struct io_uring_sqe *sqe, unsigned idx, unsigned qid, unsign
 int ring_setup_failed(napi_env env, unsigned idx, unsigned qid, int err);
 
 /* queue_threads.c */
-struct qt_totals { double enters, sqes, cqes, spins, spin_hits, sleeps, js_wakes, wakes, widenings; };
+struct qt_totals { double enters, sqes, spins, spin_hits, sleeps, js_wakes, wakes, widenings; };
 int qt_setup(napi_env env, struct channel *ch, unsigned queues, unsigned depth, unsigned flags);
 void qt_stop(struct channel *ch);
 void qt_free(struct channel *ch);
@@ -179,6 +185,7 @@ void qt_js_sleep(struct channel *ch);
 void qt_js_wake(struct channel *ch);
 void qt_stats(struct channel *ch, struct qt_totals *t);
 int qt_ring_fd(struct channel *ch);
+void qt_note_caller(struct channel *ch, int cpu, int local);
 
 /* dev_slots.c */
 void start_dev_poll(struct channel *ch);

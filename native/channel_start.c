@@ -49,9 +49,9 @@ napi_value fu_channel_start(napi_env env, napi_callback_info info)
 	if (!ch->events_ref) FU_NAPI_V(env, napi_create_reference(env, argv[1], 1, &ch->events_ref));
 	if (!ch->cb_ref) FU_NAPI_V(env, napi_create_reference(env, argv[2], 1, &ch->cb_ref));
 
-	if ((ch->has_ring || ch->threaded) && !ch->ring_poll_init) {
+	if ((ch->has_ring || queue_threads_on(ch)) && !ch->ring_poll_init) {
 		/* queue threads: their eventfd stands for the ring */
-		r = uv_poll_init(ch->loop, &ch->ring_poll, ch->threaded ? ch->qt_efd : ch->ring.fd);
+		r = uv_poll_init(ch->loop, &ch->ring_poll, queue_threads_on(ch) ? ch->qt_efd : ch->ring.fd);
 		if (r < 0) {
 			fu_throw_error(env, uv_err_name(r), -r, "uv_poll_init(io_uring fd): %s", uv_strerror(r));
 			return NULL;
@@ -99,7 +99,7 @@ napi_value fu_channel_start(napi_env env, napi_callback_info info)
 	start_dev_poll(ch);
 
 	/* CQEs that are already there (requests that arrived since channelSetupRing) */
-	if (ch->threaded) qt_reap(ch); /* ch->ev is NULL: collected as pending */
+	if (queue_threads_on(ch)) qt_reap(ch); /* ch->ev is NULL: collected as pending */
 	if (ch->has_ring) {
 		struct fu_cqe c;
 		while (fu_ring_pop_cqe(&ch->ring, &c)) {

@@ -59,7 +59,7 @@ struct qthread {
 	uint32_t post_tail __attribute__((aligned(64)));  /* JavaScript */
 	uint32_t ans_head;                                /* JavaScript */
 	int ans_unwoken;                                  /* JavaScript: answers since the last wake check */
-	struct { uint64_t enters, sqes, cqes, spins, spin_hits, sleeps, js_wakes, wakes, widenings; } st __attribute__((aligned(64)));
+	struct { uint64_t enters, sqes, spins, spin_hits, sleeps, js_wakes, wakes, widenings; } st __attribute__((aligned(64)));
 };
 
 #define ST_ADD(q, f, n) __atomic_fetch_add(&(q)->st.f, (n), __ATOMIC_RELAXED)
@@ -154,7 +154,6 @@ static void q_wake_js(struct qthread *q)
 /* Returns 1 if something was posted for JavaScript. `registering`: failures are the setup's. */
 static int q_handle(struct qthread *q, const struct fu_cqe *c, int registering)
 {
-	ST_ADD(q, cqes, 1);
 	if (c->user_data == WAKE_TAG) {
 		q->wake_armed = 0;
 		return 0;
@@ -369,10 +368,10 @@ static void step_aside(struct channel *ch, int cpu)
 	__atomic_store_n(&ch->qt_js_cpu, sched_getcpu(), __ATOMIC_RELAXED);
 }
 
-static void note_queue(struct channel *ch, unsigned qid)
+/* From note_caller_cpu (uring_slots.c), which has looked at the CPU already: one sched_getcpu per request. */
+void qt_note_caller(struct channel *ch, int cpu, int local)
 {
-	int cpu = sched_getcpu();
-	if (cpu != (int)qid) {
+	if (!local) {
 		ch->qt_local_run = 0;
 		return;
 	}
@@ -391,7 +390,6 @@ int qt_reap(struct channel *ch)
 			struct fu_cqe c = { .user_data = (uint64_t)(uint32_t)q->post[2 * t], .res = q->post[2 * t + 1] };
 			ch->st.cqes++;
 			n++;
-			if (c.res >= 0) note_queue(ch, q->qid);
 			if (handle_ring_cqe(ch, &c)) return -1;
 		}
 	}
@@ -457,7 +455,6 @@ void qt_stats(struct channel *ch, struct qt_totals *t)
 #define QT_SUM(f) (double)__atomic_load_n(&q->st.f, __ATOMIC_RELAXED)
 		t->enters += QT_SUM(enters);
 		t->sqes += QT_SUM(sqes);
-		t->cqes += QT_SUM(cqes);
 		t->spins += QT_SUM(spins);
 		t->spin_hits += QT_SUM(spin_hits);
 		t->sleeps += QT_SUM(sleeps);
@@ -553,7 +550,7 @@ int qt_setup(napi_env env, struct channel *ch, unsigned queues, unsigned depth, 
 	ch->qt = aligned_alloc(64, queues * sizeof(*ch->qt));
 	if (!ch->qt) return fu_throw_errno(env, "channelSetupRing", ENOMEM);
 	memset(ch->qt, 0, queues * sizeof(*ch->qt));
-	ch->nqt = queues;
+	ch->nqt = queues; /* for qt_stop/qt_free on failure; qt_free sets it back to 0 */
 	for (unsigned i = 0; i < queues; i++) {
 		ch->qt[i].efd = -1;
 		ch->qt[i].ring.fd = -1;
@@ -594,7 +591,6 @@ int qt_setup(napi_env env, struct channel *ch, unsigned queues, unsigned depth, 
 		qt_free(ch);
 		return ring_setup_failed(env, (unsigned)fail_idx, ch->slots[fail_idx].qid, fail_err);
 	}
-	ch->threaded = 1;
 	return 0;
 fail:
 	qt_stop(ch);

@@ -18,10 +18,11 @@
 
 /* ---- submission ---------------------------------------------------------- */
 
-/* Submits the queued SQEs (one io_uring_enter). Returns the count or -errno. */
+/* Hands a batch's answers on: wakes the queue threads that sleep on them, or submits the queued
+ * SQEs (one io_uring_enter). Returns the SQE count or -errno. */
 int flush_sq(struct channel *ch)
 {
-	if (ch->threaded && !ch->closed) qt_flush(ch);
+	if (queue_threads_on(ch) && !ch->closed) qt_flush(ch);
 	if (!ch->has_ring || ch->closed) return 0;
 	int r = fu_ring_submit(&ch->ring, &ch->enters_ul);
 	sync_enters(ch);
@@ -77,13 +78,15 @@ static int queue_register(struct channel *ch, unsigned idx)
  */
 static void note_caller_cpu(struct channel *ch, uint16_t qid)
 {
-	if (!ch->spin.max_ns) return;
-	if (sched_getcpu() == (int)qid) {
+	if (!ch->spin.max_ns && !queue_threads_on(ch)) return;
+	int cpu = sched_getcpu(), local = cpu == (int)qid;
+	if (local) {
 		ch->spin.local = LOCAL_COOLDOWN;
 		ch->st.local_reqs++;
 	} else if (ch->spin.local) {
 		ch->spin.local--;
 	}
+	if (queue_threads_on(ch)) qt_note_caller(ch, cpu, local); /* the loop's thread may step aside */
 }
 
 /* Returns -1 if the channel got closed (by JavaScript, while events were delivered). */
@@ -116,7 +119,7 @@ static int reap_ring(struct channel *ch)
 {
 	struct fu_cqe c;
 	int n = 0;
-	if (ch->threaded) return qt_reap(ch);
+	if (queue_threads_on(ch)) return qt_reap(ch);
 	while (ch->has_ring && !ch->closed && fu_ring_pop_cqe(&ch->ring, &c)) {
 		ch->st.cqes++;
 		n++;
@@ -137,7 +140,7 @@ static uint64_t now_ns(void)
 /* Something for us in the ring: a CQE, or (COOP_TASKRUN + TASKRUN_FLAG) task_work that posts one. */
 static int ring_ready(struct channel *ch)
 {
-	if (ch->threaded) return qt_ready(ch);
+	if (queue_threads_on(ch)) return qt_ready(ch);
 	if (fu_ring_cq_ready(&ch->ring)) return 1;
 	return (ch->ring.flags & IORING_SETUP_COOP_TASKRUN) && (ch->ring.flags & IORING_SETUP_TASKRUN_FLAG) &&
 	       fu_ring_taskrun_needed(&ch->ring);
@@ -157,8 +160,8 @@ enum spin_result { SPIN_NONE, SPIN_WORK, SPIN_DEADLINE };
 static enum spin_result spin_for_work(struct channel *ch, uint64_t deadline)
 {
 	/* queue threads: a caller on our CPU is served by its queue thread, which sched_yield lets run */
-	if (!ch->spin.cur_ns || (ch->spin.local && !ch->threaded) || ch->ring_held || ch->npending) return SPIN_NONE;
-	if (!ch->threaded && (ch->ring.flags & IORING_SETUP_COOP_TASKRUN) && !(ch->ring.flags & IORING_SETUP_TASKRUN_FLAG))
+	if (!ch->spin.cur_ns || (ch->spin.local && !queue_threads_on(ch)) || ch->ring_held || ch->npending) return SPIN_NONE;
+	if (!queue_threads_on(ch) && (ch->ring.flags & IORING_SETUP_COOP_TASKRUN) && !(ch->ring.flags & IORING_SETUP_TASKRUN_FLAG))
 		return SPIN_NONE;
 	uint64_t start = now_ns(), t = start, end = start + ch->spin.cur_ns;
 	bool cut = end > deadline;
@@ -173,7 +176,7 @@ static enum spin_result spin_for_work(struct channel *ch, uint64_t deadline)
 			if (ch->spin.cur_ns < 1000) ch->spin.cur_ns = 0;
 			return SPIN_NONE;
 		}
-		if (ch->threaded) sched_yield(); /* measured: better than yielding every 2 or 10 µs */
+		if (queue_threads_on(ch)) sched_yield(); /* measured: better than yielding every 2 or 10 µs */
 		else cpu_relax();
 	}
 	ch->st.spin_ns += (double)(now_ns() - start);
@@ -208,7 +211,7 @@ void on_ring_poll(uv_poll_t *h, int status, int events)
 	if (ch->closed) return;
 	uint64_t start = now_ns();
 	ch->st.wakeups++;
-	if (ch->threaded) qt_js_wake(ch);
+	if (queue_threads_on(ch)) qt_js_wake(ch);
 	/* woken soon after the last answer: waiting in the CQ would have caught this request */
 	if (ch->spin.max_ns && ch->spin.idle_since && start - ch->spin.idle_since < ch->spin.max_ns)
 		ch->spin.cur_ns = ch->spin.max_ns;
@@ -221,7 +224,7 @@ void on_ring_poll(uv_poll_t *h, int status, int events)
 	}
 	uint64_t deadline = start + MAX_POLL_NS;
 	for (int round = 0; round < MAX_SPIN_ROUNDS && !ch->closed; round++) {
-		if (!ch->threaded && (ch->ring.flags & IORING_SETUP_COOP_TASKRUN) && fu_ring_taskrun_needed(&ch->ring)) {
+		if (!queue_threads_on(ch) && (ch->ring.flags & IORING_SETUP_COOP_TASKRUN) && fu_ring_taskrun_needed(&ch->ring)) {
 			/* COOP_TASKRUN: the completions are posted by task_work that only runs when we enter the
 			 * kernel (doc §5.1); the wake-up itself does not run it */
 			ch->enters_ul++;
@@ -248,7 +251,7 @@ void on_ring_poll(uv_poll_t *h, int status, int events)
 out:
 	end_dispatch(ch);
 	if (!ch->closed) flush_sq(ch);
-	if (ch->threaded && !ch->closed) qt_js_sleep(ch);
+	if (queue_threads_on(ch) && !ch->closed) qt_js_sleep(ch);
 	ch->spin.idle_since = ch->ring_held ? 0 : now_ns();
 	napi_close_handle_scope(ch->env, scope);
 }
@@ -316,7 +319,7 @@ napi_value fu_channel_setup_ring(napi_env env, napi_callback_info info)
 		fu_throw_error(env, "EBADF", EBADF, "channelSetupRing: the channel is closed");
 		return NULL;
 	}
-	if (ch->has_ring || ch->nring || ch->threaded) {
+	if (ch->has_ring || ch->nring || queue_threads_on(ch)) {
 		fu_throw_error(env, "EEXIST", EEXIST, "channelSetupRing: the channel already has a ring");
 		return NULL;
 	}

@@ -108,7 +108,7 @@ const tools = {
   coreutils: ['cp', 'dd', 'ls', 'stat', 'rm', 'mkdir', 'mv', 'truncate', 'wc', 'head', 'sha256sum', 'mkfifo'],
   diffutils: ['cmp', 'diff'], mount: ['umount', 'mount'], grep: ['grep'], dash: ['sh'],
   attr: ['setfattr', 'getfattr'], 'util-linux': ['setpriv', 'flock', 'fallocate'],
-  git: ['git'], sqlite3: ['sqlite3'], tar: ['tar'], python3: ['python3'], gcc: ['cc'],
+  git: ['git'], sqlite3: ['sqlite3'], tar: ['tar'], python3: ['python3'], gcc: ['cc'], fio: ['fio'],
 };
 for (const [pkg, cmds] of Object.entries(tools)) {
   const missing = cmds.filter((c) => !which(c));

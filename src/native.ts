@@ -89,7 +89,7 @@ export interface Native {
    */
   channelSetupRing(ch: NativeChannel, queues: number, depth: number, headers: ArrayBuffer,
     payloads: readonly (ArrayBuffer | Uint8Array)[], extraFlags: number, threads: boolean): void;
-  /** How long (µs, 0 = never) to watch the CQ for the next request before sleeping; see docs/performance.md. */
+  /** How long (µs, 0 = never) to watch for the next request (and, in a queue thread, for JavaScript's answer) before sleeping; see docs/performance.md. */
   channelSetSpin(ch: NativeChannel, micros: number): void;
   /**
    * Adds slots that read requests from /dev/fuse (readv: header bytes [0, 40) then the payload).

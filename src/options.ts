@@ -63,11 +63,12 @@ export interface MountOptions {
   /** Extra IORING_SETUP_* flags for the ring (advanced; see docs). */
   ringSetupFlags?: number;
   /**
-   * io_uring only: after answering a batch with nothing left in JavaScript, watch the completion
-   * queue this long (µs) before sleeping, so that the next request of a waiting caller is served
-   * without a wake-up. Adaptive: it shrinks while the wait finds nothing, and stays off for a while
-   * after a request from a caller on the daemon's own CPU (who needs that CPU). 0 turns it off.
-   * Default 50. See docs/performance.md.
+   * io_uring only: after answering a batch with nothing left in JavaScript, watch for the next
+   * request this long (µs) before sleeping, so that a waiting caller's next request is served
+   * without a wake-up; a queue thread watches as long for JavaScript's answer. Adaptive: it shrinks
+   * while the wait finds nothing. Without queue threads it stays off for a while after a request
+   * from a caller on the daemon's own CPU (who needs that CPU); with them it yields that CPU
+   * instead. 0 turns it off. Default 400. See docs/performance.md.
    */
   pollSpinMicros?: number;
   /**

@@ -19,7 +19,7 @@ import { queueThreads, tasks, uringFds, uringSkipReason } from '../helpers/proc.
 const STATS = 1500;
 const T = { timeout: 120_000 };
 const skip = uringSkipReason() || (availableParallelism() < 2 ? 'needs 2 CPUs' : false) ||
-  (existsSync('/usr/bin/taskset') ? false : 'no taskset (util-linux)') || (existsSync('/usr/bin/fio') ? false : 'no fio');
+  (existsSync('/usr/bin/taskset') ? false : 'no taskset (util-linux)');
 
 const statMissing = (mnt: string, cpu: number, tag: string, count = STATS): Promise<void> => statMissingFrom(mnt, cpu, tag, count);
 
@@ -69,7 +69,8 @@ describe('queue threads (io_uring)', { skip }, () => {
     assert.equal((await tasks(d.pid)).find((t) => t.tid === d.pid)!.cpus, '0');
   }));
 
-  it('a queue thread whose caller keeps many requests in flight leaves its CPU, and comes back for one at a time', T,
+  it('a queue thread whose caller keeps many requests in flight leaves its CPU, and comes back for one at a time',
+    { ...T, skip: existsSync('/usr/bin/fio') ? false : 'no fio (apt-get install -y fio)' },
     () => withDaemon({ transport: 'uring' }, async (d) => {
       await mustRun('dd', ['if=/dev/zero', `of=${d.mnt}/aio`, 'bs=1M', 'count=64', 'status=none']);
       const a = await d.stats();
