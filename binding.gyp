@@ -10,6 +10,7 @@
         "native/channel_start.c",
         "native/uring_slots.c",
         "native/queue_threads.c",
+        "native/follow.c",
         "native/dev_slots.c",
         "native/backing.c",
         "native/fsops.c"

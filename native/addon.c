@@ -270,6 +270,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "channelCreate", fu_channel_create },
 		{ "channelSetupRing", fu_channel_setup_ring },
 		{ "channelSetSpin", fu_channel_set_spin },
+		{ "channelSetFollow", fu_channel_set_follow },
 		{ "channelAddDevSlots", fu_channel_add_dev_slots },
 		{ "channelStart", fu_channel_start },
 		{ "commit", fu_commit },

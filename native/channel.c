@@ -144,6 +144,7 @@ static void close_channel(struct channel *ch)
 	}
 	ch->dev_poll_active = ch->prepare_active = 0;
 	if (queue_threads_on(ch)) qt_stop(ch);
+	follow_stop(ch);
 	if (ch->has_ring) {
 		/* munmap + close: the kernel cancels whatever entries are still registered */
 		sync_enters(ch);
@@ -331,6 +332,7 @@ napi_value fu_channel_create(napi_env env, napi_callback_info info)
 	ch->fd = fd;
 	ch->ring.fd = -1;
 	ch->qt_efd = -1;
+	follow_init(ch, 0);
 	ch->dev_free = NO_SLOT;
 	napi_status s = napi_create_external(env, ch, on_finalize, NULL, &ext);
 	if (s != napi_ok) {
@@ -418,6 +420,8 @@ napi_value fu_stats(napi_env env, napi_callback_info info)
 		{ "queueThreads", (double)ch->nqt }, { "queueSpins", q.spins }, { "queueSpinHits", q.spin_hits },
 		{ "queueSleeps", q.sleeps }, { "queueWakes", q.wakes }, { "loopWakes", q.js_wakes },
 		{ "stepAsides", ch->st.step_asides }, { "queueWidenings", q.widenings },
+		{ "follows", ch->st.follows }, { "unfollows", ch->st.unfollows }, { "followStarved", ch->st.follow_starved },
+		{ "following", ch->fl.cpu }, 
 	};
 	if (napi_create_object(env, &obj) != napi_ok) {
 		fu_napi_failed(env, napi_generic_failure, "napi_create_object");

@@ -21,6 +21,7 @@
 #include "common.h"
 #include "ring.h"
 
+#include <sched.h>
 #include <stdint.h>
 #include <sys/uio.h>
 #include <uv.h>
@@ -39,6 +40,19 @@ struct slot {
 	uint8_t kind, state;
 	uint8_t last_cmd;        /* ring slots: FUSE_IO_URING_CMD_* last queued */
 	uint8_t retries;         /* ring slots: REGISTER resubmissions after -EAGAIN */
+};
+
+/* following a lone caller (follow.c) */
+struct channel_follow {
+	int enabled;             /* option followCaller, loop-thread model, and SCHED_IDLE can be left again */
+	int cpu;                 /* the CPU followed, -1 = none */
+	int cand, run;           /* the candidate CPU and its run of shallow requests, since cand_since */
+	uint32_t bad, slow;      /* per request: stray or deep; per flush: slower than SLOW_FLUSH_NS */
+	int stray_cpu, stray_run; /* requests in a row from one other CPU while following */
+	uint64_t cand_since, since, resume_at, backoff_ns, mix_backoff_ns;
+	int tid;                 /* the loop's thread */
+	cpu_set_t orig;          /* its affinity and priority before */
+	struct sched_param orig_param;
 };
 
 struct channel {
@@ -96,9 +110,12 @@ struct channel {
 	uint64_t qt_spin_ns;     /* how long a thread watches for answers (atomic) */
 	unsigned qt_local_run;   /* requests in a row from the loop thread's own CPU */
 
+	struct channel_follow fl;
+
 	struct {
 		double enters, sqes, cqes, dev_reads, dev_writes, callbacks;
 		double spins, spin_hits, spin_ns, wakeups, local_reqs, slices, step_asides;
+		double follows, unfollows, follow_starved;
 	} st;
 	unsigned long enters_ul; /* fu_ring_* counts syscalls here */
 };
@@ -186,6 +203,14 @@ void qt_js_wake(struct channel *ch);
 void qt_stats(struct channel *ch, struct qt_totals *t);
 int qt_ring_fd(struct channel *ch);
 void qt_note_caller(struct channel *ch, int cpu, int local);
+
+/* follow.c */
+void follow_init(struct channel *ch, int on);
+int follow_enabled(const struct channel *ch);
+void follow_note(struct channel *ch, unsigned qid);
+void follow_flushed(struct channel *ch, uint64_t took_ns);
+void follow_stop(struct channel *ch);
+uint64_t follow_clock(void);
 
 /* dev_slots.c */
 void start_dev_poll(struct channel *ch);

@@ -80,6 +80,7 @@ napi_value fu_reap(napi_env env, napi_callback_info info);
 napi_value fu_channel_create(napi_env env, napi_callback_info info);
 napi_value fu_channel_setup_ring(napi_env env, napi_callback_info info);
 napi_value fu_channel_set_spin(napi_env env, napi_callback_info info);
+napi_value fu_channel_set_follow(napi_env env, napi_callback_info info);
 napi_value fu_channel_add_dev_slots(napi_env env, napi_callback_info info);
 napi_value fu_channel_start(napi_env env, napi_callback_info info);
 napi_value fu_commit(napi_env env, napi_callback_info info);

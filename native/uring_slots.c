@@ -24,7 +24,9 @@ int flush_sq(struct channel *ch)
 {
 	if (queue_threads_on(ch) && !ch->closed) qt_flush(ch);
 	if (!ch->has_ring || ch->closed) return 0;
+	uint64_t t0 = ch->fl.cpu >= 0 ? follow_clock() : 0;
 	int r = fu_ring_submit(&ch->ring, &ch->enters_ul);
+	if (t0 && r > 0) follow_flushed(ch, follow_clock() - t0);
 	sync_enters(ch);
 	if (r > 0) ch->st.sqes += r;
 	if (fu_ring_sq_pending(&ch->ring) && !(ch->ring.flags & IORING_SETUP_SQPOLL)) kick_prepare(ch);
@@ -78,6 +80,7 @@ static int queue_register(struct channel *ch, unsigned idx)
  */
 static void note_caller_cpu(struct channel *ch, uint16_t qid)
 {
+	if (follow_enabled(ch)) follow_note(ch, qid);
 	if (!ch->spin.max_ns && !queue_threads_on(ch)) return;
 	int cpu = sched_getcpu(), local = cpu == (int)qid;
 	if (local) {
@@ -271,6 +274,21 @@ napi_value fu_channel_set_spin(napi_env env, napi_callback_info info)
 	}
 	ch->spin.max_ns = ch->spin.cur_ns = (uint64_t)us * 1000u;
 	__atomic_store_n(&ch->qt_spin_ns, ch->spin.max_ns, __ATOMIC_RELAXED);
+	return js_undefined(env);
+}
+
+/* channelSetFollow(ch, on): follow a lone caller's CPU (follow.c); the loop-thread model only. */
+napi_value fu_channel_set_follow(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2];
+	struct channel *ch;
+	int on;
+
+	if (fu_args(env, info, 2, argv, "channelSetFollow") || !(ch = get_channel(env, argv[0])) ||
+	    fu_get_bool(env, argv[1], "on", &on))
+		return NULL;
+	follow_stop(ch);
+	follow_init(ch, on && ch->has_ring && !queue_threads_on(ch) && !(ch->ring.flags & IORING_SETUP_SQPOLL));
 	return js_undefined(env);
 }
 

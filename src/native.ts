@@ -45,6 +45,12 @@ export interface ChannelStats {
   stepAsides: number;
   /** Times a queue thread left its CPU because its callers keep several requests in flight. */
   queueWidenings: number;
+  /** Times the loop's thread moved to a lone caller's CPU (followCaller), times it stopped, and
+   * of those the stops because it waited for its CPU; the CPU it follows now (-1: none). */
+  follows: number;
+  unfollows: number;
+  followStarved: number;
+  following: number;
 }
 
 export interface FusermountResult {
@@ -91,6 +97,8 @@ export interface Native {
     payloads: readonly (ArrayBuffer | Uint8Array)[], extraFlags: number, threads: boolean): void;
   /** How long (µs, 0 = never) to watch for the next request (and, in a queue thread, for JavaScript's answer) before sleeping; see docs/performance.md. */
   channelSetSpin(ch: NativeChannel, micros: number): void;
+  /** Follow a lone caller's CPU at SCHED_IDLE (loop-thread model only; follow.c). */
+  channelSetFollow(ch: NativeChannel, on: boolean): void;
   /**
    * Adds slots that read requests from /dev/fuse (readv: header bytes [0, 40) then the payload).
    * Returns the index of the first one (after the ring slots, if any).

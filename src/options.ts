@@ -75,13 +75,22 @@ export interface MountOptions {
    * io_uring only: serve each queue's ring from a native thread pinned to the queue's CPU, which
    * hands the requests to JavaScript through shared memory (true), or serve every ring entry from
    * the JavaScript thread itself (false). The threads keep the kernel's wake-ups on the caller's
-   * CPU; see docs/performance.md. Default true.
+   * CPU and serve several callers at once fastest, but keep two CPUs busy for one caller and slow
+   * down badly when other tasks want the CPUs; see docs/performance.md. Default false.
    */
   queueThreads?: boolean;
+  /**
+   * io_uring without queue threads: when one caller at a time sends requests from another CPU,
+   * move the loop's thread to that CPU and run it at SCHED_IDLE there, so that the caller is woken
+   * where it sleeps and the pair shares one CPU; it ends as soon as requests come from elsewhere,
+   * overlap, or the thread waits for its CPU (docs/performance.md). Needs CAP_SYS_NICE or
+   * RLIMIT_NICE (leaving SCHED_IDLE); without either it stays off. Default true.
+   */
+  followCaller?: boolean;
 }
 
 export const MiB = 1024 * 1024;
-export const DEFAULTS = { queueDepth: 32, maxWrite: MiB, timeGran: 1, fsName: 'fuse-uring', pollSpinMicros: 400, queueThreads: true } as const;
+export const DEFAULTS = { queueDepth: 32, maxWrite: MiB, timeGran: 1, fsName: 'fuse-uring', pollSpinMicros: 400, queueThreads: false, followCaller: true } as const;
 export const MAX_WRITE_LIMIT = 16 * MiB;
 export const MAX_QUEUE_DEPTH = 4096;
 /** requestTimeout bounds: 10 ms … 24 h (0 = off). */
@@ -111,7 +120,7 @@ function intIn(name: string, v: unknown, lo: number, hi: number): void {
 }
 
 const booleans = ['allowOther', 'defaultPermissions', 'autoUnmount', 'force', 'readOnly', 'posixLocks', 'flockLocks',
-  'dontMask', 'noOpenSupport', 'noOpendirSupport', 'handleKillpriv', 'passthrough', 'writeback', 'queueThreads'] as const;
+  'dontMask', 'noOpenSupport', 'noOpendirSupport', 'handleKillpriv', 'passthrough', 'writeback', 'queueThreads', 'followCaller'] as const;
 
 
 /** Throws OptionError naming the first invalid option and what it should be. */
@@ -182,7 +191,7 @@ const flagNames: Record<string, keyof MountOptions> = {
   ro: 'readOnly', posix_locks: 'posixLocks', flock_locks: 'flockLocks', dont_mask: 'dontMask',
   no_open_support: 'noOpenSupport', no_opendir_support: 'noOpendirSupport',
   handle_killpriv: 'handleKillpriv', passthrough: 'passthrough', writeback_cache: 'writeback', writeback: 'writeback',
-  queue_threads: 'queueThreads',
+  queue_threads: 'queueThreads', follow_caller: 'followCaller',
 };
 const valueNames: Record<string, keyof MountOptions> = {
   fsname: 'fsName', subtype: 'subtype', max_write: 'maxWrite', max_readahead: 'maxReadahead',
@@ -192,7 +201,7 @@ const valueNames: Record<string, keyof MountOptions> = {
 /** Accepted for compatibility: they are already what fuse-uring does. */
 const implied = new Set(['rw', 'nosuid', 'nodev', 'async_read', 'big_writes']);
 /** The -o names parseOptionString understands, for --help. */
-export const OPTION_NAMES = [...Object.keys(flagNames), ...Object.keys(valueNames).map((n) => `${n}=N`), 'no_default_permissions', 'no_queue_threads', ...implied];
+export const OPTION_NAMES = [...Object.keys(flagNames), ...Object.keys(valueNames).map((n) => `${n}=N`), 'no_default_permissions', 'no_queue_threads', 'no_follow_caller', ...implied];
 
 /**
  * Parses "allow_other,fsname=x,max_write=131072". `no_default_permissions` sets
@@ -208,6 +217,7 @@ export function parseOptionString(s: string, into: MountOptions = {}): MountOpti
     const value = eq < 0 ? undefined : item.slice(eq + 1);
     if (name === 'no_default_permissions' && value === undefined) { out.defaultPermissions = false; continue; }
     if (name === 'no_queue_threads' && value === undefined) { out.queueThreads = false; continue; }
+    if (name === 'no_follow_caller' && value === undefined) { out.followCaller = false; continue; }
     if (implied.has(name) && value === undefined) continue;
     if (flagNames[name] && value === undefined) { out[flagNames[name]] = true; continue; }
     const key = valueNames[name];

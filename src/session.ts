@@ -121,7 +121,7 @@ async function start(m: Mounted, fs: Filesystem, o: MountOptions, tryUring: bool
   let queues = 0;
   if (neg.flags & Init.OVER_IO_URING) {
     queues = possibleCpus();
-    transport = UringTransport.open(m.fd, { queues, depth, payloadSize: payload, devPayloadSize: devPayload, setupFlags: o.ringSetupFlags, spinMicros: o.pollSpinMicros ?? DEFAULTS.pollSpinMicros, threads: o.queueThreads ?? DEFAULTS.queueThreads });
+    transport = UringTransport.open(m.fd, { queues, depth, payloadSize: payload, devPayloadSize: devPayload, setupFlags: o.ringSetupFlags, spinMicros: o.pollSpinMicros ?? DEFAULTS.pollSpinMicros, threads: o.queueThreads ?? DEFAULTS.queueThreads, follow: o.followCaller ?? DEFAULTS.followCaller });
   } else {
     transport = DevTransport.open(m.fd, depth, devPayload);
   }

@@ -116,17 +116,24 @@ export async function cqTailSum(pid: number): Promise<number> {
   return sum;
 }
 
-export interface TaskInfo { tid: number; comm: string; cpus: string; switches: number }
+export interface TaskInfo { tid: number; comm: string; cpus: string; switches: number; policy: number }
 
-/** The threads of `pid`: name, allowed CPUs (Cpus_allowed_list) and context switches so far. */
+/** sched(7) policies as /proc/<pid>/stat field 41 gives them. */
+export const SCHED_OTHER = 0;
+export const SCHED_IDLE = 5;
+
+/** The threads of `pid`: name, allowed CPUs (Cpus_allowed_list), context switches so far, policy. */
 export async function tasks(pid: number): Promise<TaskInfo[]> {
   const out: TaskInfo[] = [];
   for (const tid of await readdir(`/proc/${pid}/task`)) {
     try {
       const status = await readFile(`/proc/${pid}/task/${tid}/status`, 'utf8');
       const field = (k: string): string => new RegExp(`^${k}:\\s*(.*)$`, 'm').exec(status)?.[1]?.trim() ?? '';
+      const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      // fields after "(comm)" start at field 3; policy is field 41
+      const policy = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[41 - 3]);
       out.push({ tid: Number(tid), comm: field('Name'), cpus: field('Cpus_allowed_list'),
-        switches: Number(field('voluntary_ctxt_switches')) + Number(field('nonvoluntary_ctxt_switches')) });
+        switches: Number(field('voluntary_ctxt_switches')) + Number(field('nonvoluntary_ctxt_switches')), policy });
     } catch { /* the thread ended meanwhile */ }
   }
   return out;

@@ -4,8 +4,9 @@
 // cannot send one while the daemon watches (it needs that CPU), so requests queued from the
 // daemon's CPU (qid = the caller's CPU) turn the watch off for a while: localRequests counts them,
 // and the watch must then stay (nearly) idle. io_uring only: the /dev/fuse transport has no CQ.
-// This is the model where the loop's thread serves the ring itself (queueThreads: false); the
-// queue threads' own watches are tested in queue-threads.test.ts.
+// This is the model where the loop's thread serves the ring itself (queueThreads: false, the
+// default), without following a caller (follow.test.ts); the queue threads' own watches are
+// tested in queue-threads.test.ts.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
@@ -22,7 +23,7 @@ const statMissing = (mnt: string, cpu: number, tag: string, count = STATS): Prom
 
 describe('CQ watch placement (io_uring)', { skip }, () => {
   it('watches for a caller on another CPU and not for one on the daemon\'s own CPU', { timeout: 120_000 }, async () => {
-    await withDaemon({ transport: 'uring', opt: 'no_queue_threads' }, async (d) => {
+    await withDaemon({ transport: 'uring', opt: 'no_queue_threads,no_follow_caller' }, async (d) => {
       // all of the daemon's threads on CPU 0, so "our CPU" is known
       await mustRun('taskset', ['-a', '-p', '-c', '0', String(d.pid)]);
       await statMissing(d.mnt, 0, 'warm');
@@ -50,7 +51,7 @@ describe('CQ watch placement (io_uring)', { skip }, () => {
   });
 
   it('serves a steady caller past the 1 ms slice, and the loop still answers signals meanwhile', { timeout: 120_000 }, async () => {
-    await withDaemon({ transport: 'uring', opt: 'no_queue_threads' }, async (d) => {
+    await withDaemon({ transport: 'uring', opt: 'no_queue_threads,no_follow_caller' }, async (d) => {
       await mustRun('taskset', ['-a', '-p', '-c', '0', String(d.pid)]);
       const a = await d.stats();
       let streaming = true;

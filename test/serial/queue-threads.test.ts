@@ -1,5 +1,5 @@
 // In test/serial: it pins callers to CPUs and counts context switches, which other tests would disturb.
-// Queue threads (queueThreads, the default): one native thread per queue, pinned to the queue's CPU,
+// Queue threads (queueThreads: true): one native thread per queue, pinned to the queue's CPU,
 // owns that queue's io_uring and hands the requests to the loop's thread. Checked through a real
 // mount: the threads exist and are pinned, a caller is served by the thread of its own CPU, the
 // loop's thread does not stay on a lone caller's CPU (but keeps an affinity the user gave it), a
@@ -24,7 +24,7 @@ const skip = uringSkipReason() || (availableParallelism() < 2 ? 'needs 2 CPUs' :
 const statMissing = (mnt: string, cpu: number, tag: string, count = STATS): Promise<void> => statMissingFrom(mnt, cpu, tag, count);
 
 describe('queue threads (io_uring)', { skip }, () => {
-  it('one thread per queue, named after it and pinned to its CPU, each with its own ring', T, () => withDaemon({ transport: 'uring' }, async (d) => {
+  it('one thread per queue, named after it and pinned to its CPU, each with its own ring', T, () => withDaemon({ transport: 'uring', opt: 'queue_threads' }, async (d) => {
     const threads = await queueThreads(d.pid);
     assert.equal(threads.size, d.info.queues, `threads: ${[...threads.values()].map((t) => t.comm).join(', ')}`);
     for (const [qid, t] of threads) assert.equal(t.cpus, String(qid), `queue ${qid}'s thread may run on CPUs ${t.cpus}`);
@@ -33,7 +33,7 @@ describe('queue threads (io_uring)', { skip }, () => {
     assert.equal(s.queueThreads, d.info.queues);
   }));
 
-  it('a caller is served by the queue thread of its own CPU', T, () => withDaemon({ transport: 'uring' }, async (d) => {
+  it('a caller is served by the queue thread of its own CPU', T, () => withDaemon({ transport: 'uring', opt: 'queue_threads' }, async (d) => {
     for (const cpu of [0, 1]) {
       const before = await queueThreads(d.pid);
       await statMissing(d.mnt, cpu, `cpu${cpu}-`);
@@ -45,7 +45,7 @@ describe('queue threads (io_uring)', { skip }, () => {
     }
   }));
 
-  it('the loop\'s thread steps off a lone caller\'s CPU, and keeps an affinity the user set', T, () => withDaemon({ transport: 'uring' }, async (d) => {
+  it('the loop\'s thread steps off a lone caller\'s CPU, and keeps an affinity the user set', T, () => withDaemon({ transport: 'uring', opt: 'queue_threads' }, async (d) => {
     // put the loop's thread (tid = pid) on CPU 0, then let it run anywhere again: it stays there for now
     await mustRun('taskset', ['-p', '-c', '0', String(d.pid)]);
     await mustRun('taskset', ['-p', '-c', '0,1', String(d.pid)]);
@@ -71,7 +71,7 @@ describe('queue threads (io_uring)', { skip }, () => {
 
   it('a queue thread whose caller keeps many requests in flight leaves its CPU, and comes back for one at a time',
     { ...T, skip: existsSync('/usr/bin/fio') ? false : 'no fio (apt-get install -y fio)' },
-    () => withDaemon({ transport: 'uring' }, async (d) => {
+    () => withDaemon({ transport: 'uring', opt: 'queue_threads' }, async (d) => {
       await mustRun('dd', ['if=/dev/zero', `of=${d.mnt}/aio`, 'bs=1M', 'count=64', 'status=none']);
       const a = await d.stats();
       await mustRun('fio', ['--name=deep', `--filename=${d.mnt}/aio`, '--size=64M', '--rw=randread', '--bs=4k', '--direct=1',
@@ -108,7 +108,7 @@ describe('queue threads (io_uring)', { skip }, () => {
         const { readdirSync, readFileSync } = await import('node:fs');
         const { execFile } = await import('node:child_process');
         const names = () => readdirSync('/proc/self/task').map((t) => { try { return readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim(); } catch { return ''; } }).filter((n) => n.startsWith('fuse-uring q'));
-        const s = await mount(process.argv[1], new MemFs());
+        const s = await mount(process.argv[1], new MemFs(), { queueThreads: true });
         const during = names().length;
         await new Promise((ok, fail) => execFile('stat', [process.argv[1]], (e) => (e ? fail(e) : ok())));
         await s.unmount();
