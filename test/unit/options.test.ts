@@ -24,6 +24,8 @@ test('-o strings map onto options; unknown ones are refused', () => {
   assert.deepEqual(parseOptionString('no_default_permissions', { defaultPermissions: true }), { defaultPermissions: false });
   assert.deepEqual(parseOptionString('no_queue_threads'), { queueThreads: false });
   assert.deepEqual(parseOptionString('queue_threads'), { queueThreads: true });
+  assert.deepEqual(parseOptionString('no_follow_caller'), { followCaller: false });
+  assert.deepEqual(parseOptionString('follow_caller'), { followCaller: true });
   assert.throws(() => parseOptionString('nonsense'), /unknown mount option -o nonsense/);
   assert.throws(() => parseOptionString('max_write=lots'), /needs a number/);
   assert.throws(() => parseOptionString('allow_other=1'), /takes no value/);
