@@ -79,8 +79,7 @@ napi_value fu_reap(napi_env env, napi_callback_info info);
 /* channel.c, channel_start.c, uring_slots.c, dev_slots.c */
 napi_value fu_channel_create(napi_env env, napi_callback_info info);
 napi_value fu_channel_setup_ring(napi_env env, napi_callback_info info);
-napi_value fu_channel_set_spin(napi_env env, napi_callback_info info);
-napi_value fu_channel_set_follow(napi_env env, napi_callback_info info);
+napi_value fu_channel_set_serving(napi_env env, napi_callback_info info);
 napi_value fu_channel_add_dev_slots(napi_env env, napi_callback_info info);
 napi_value fu_channel_start(napi_env env, napi_callback_info info);
 napi_value fu_commit(napi_env env, napi_callback_info info);

@@ -259,36 +259,26 @@ out:
 	napi_close_handle_scope(ch->env, scope);
 }
 
-napi_value fu_channel_set_spin(napi_env env, napi_callback_info info)
+/* channelSetServing(ch, spinMicros, follow): the CQ watch (and the queue threads' watch for
+ * answers), and following a lone caller's CPU (follow.c; the loop-thread model only). */
+napi_value fu_channel_set_serving(napi_env env, napi_callback_info info)
 {
-	napi_value argv[2];
+	napi_value argv[3];
 	struct channel *ch;
 	int32_t us;
+	int follow;
 
-	if (fu_args(env, info, 2, argv, "channelSetSpin") || !(ch = get_channel(env, argv[0])) ||
-	    fu_get_int32(env, argv[1], "micros", &us))
+	if (fu_args(env, info, 3, argv, "channelSetServing") || !(ch = get_channel(env, argv[0])) ||
+	    fu_get_int32(env, argv[1], "spinMicros", &us) || fu_get_bool(env, argv[2], "follow", &follow))
 		return NULL;
 	if (us < 0 || us > 1000000) {
-		fu_throw_range_error(env, "channelSetSpin: micros must be 0 … 1000000 (got %d)", us);
+		fu_throw_range_error(env, "channelSetServing: spinMicros must be 0 … 1000000 (got %d)", us);
 		return NULL;
 	}
 	ch->spin.max_ns = ch->spin.cur_ns = (uint64_t)us * 1000u;
 	__atomic_store_n(&ch->qt_spin_ns, ch->spin.max_ns, __ATOMIC_RELAXED);
-	return js_undefined(env);
-}
-
-/* channelSetFollow(ch, on): follow a lone caller's CPU (follow.c); the loop-thread model only. */
-napi_value fu_channel_set_follow(napi_env env, napi_callback_info info)
-{
-	napi_value argv[2];
-	struct channel *ch;
-	int on;
-
-	if (fu_args(env, info, 2, argv, "channelSetFollow") || !(ch = get_channel(env, argv[0])) ||
-	    fu_get_bool(env, argv[1], "on", &on))
-		return NULL;
 	follow_stop(ch);
-	follow_init(ch, on && ch->has_ring && !queue_threads_on(ch) && !(ch->ring.flags & IORING_SETUP_SQPOLL));
+	follow_init(ch, follow && ch->has_ring && !queue_threads_on(ch) && !(ch->ring.flags & IORING_SETUP_SQPOLL));
 	return js_undefined(env);
 }
 

@@ -95,10 +95,10 @@ export interface Native {
    */
   channelSetupRing(ch: NativeChannel, queues: number, depth: number, headers: ArrayBuffer,
     payloads: readonly (ArrayBuffer | Uint8Array)[], extraFlags: number, threads: boolean): void;
-  /** How long (µs, 0 = never) to watch for the next request (and, in a queue thread, for JavaScript's answer) before sleeping; see docs/performance.md. */
-  channelSetSpin(ch: NativeChannel, micros: number): void;
-  /** Follow a lone caller's CPU at SCHED_IDLE (loop-thread model only; follow.c). */
-  channelSetFollow(ch: NativeChannel, on: boolean): void;
+  /** How long (µs, 0 = never) to watch for the next request (and, in a queue thread, for JavaScript's
+   * answer) before sleeping, and whether to follow a lone caller's CPU at SCHED_IDLE (loop-thread
+   * model only); see docs/performance.md. */
+  channelSetServing(ch: NativeChannel, spinMicros: number, follow: boolean): void;
   /**
    * Adds slots that read requests from /dev/fuse (readv: header bytes [0, 40) then the payload).
    * Returns the index of the first one (after the ring slots, if any).

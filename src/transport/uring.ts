@@ -43,8 +43,7 @@ export class UringTransport extends Transport {
     try {
       const { headers, payloads } = t.allocate(g.queues * g.depth, g.payloadSize, true);
       native.channelSetupRing(t.ch, g.queues, g.depth, headers, payloads, g.setupFlags ?? DEFAULT_RING_FLAGS, g.threads);
-      native.channelSetSpin(t.ch, g.spinMicros);
-      native.channelSetFollow(t.ch, g.follow && !g.threads);
+      native.channelSetServing(t.ch, g.spinMicros, g.follow && !g.threads);
       t.addDevSlots(DEV_SLOTS_WITH_RING, g.devPayloadSize);
     } catch (e) {
       // Closing the ring while mounted would hang the filesystem: the caller unmounts, then closes.
