@@ -51,6 +51,7 @@ struct channel_follow {
 	int stray_cpu, stray_run; /* requests in a row from one other CPU while following */
 	uint64_t cand_since, since, resume_at, backoff_ns, mix_backoff_ns;
 	int tid;                 /* the loop's thread */
+	int threads;             /* the process's threads when it went SCHED_IDLE */
 	cpu_set_t orig;          /* its affinity and priority before */
 	struct sched_param orig_param;
 };
@@ -205,7 +206,7 @@ int qt_ring_fd(struct channel *ch);
 void qt_note_caller(struct channel *ch, int cpu, int local);
 
 /* follow.c */
-void follow_init(struct channel *ch, int on);
+void follow_init(struct channel *ch, int on, uv_loop_t *loop);
 int follow_enabled(const struct channel *ch);
 void follow_note(struct channel *ch, unsigned qid);
 void follow_flushed(struct channel *ch, uint64_t took_ns);

@@ -19,10 +19,19 @@
  *     following, and it is not tried again for a backoff that doubles up to MAX_BACKOFF_NS.
  *   - Leaving SCHED_IDLE needs CAP_SYS_NICE or RLIMIT_NICE: without either we never enter it.
  *   - The thread's affinity and priority are put back as they were when the following ends.
+ *   - What the thread starts while it follows would inherit SCHED_IDLE: libuv's thread pool is
+ *     started before the first following, a child process goes back to SCHED_OTHER right after
+ *     fork, and threads started meanwhile (worker_threads, an addon's) are put back to SCHED_OTHER
+ *     when the following ends or moves.
  */
 #include "channel.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <linux/capability.h>
 #include <sched.h>
 #include <stdint.h>
@@ -64,9 +73,79 @@ static int can_leave_idle(void)
 	return (data[CAP_SYS_NICE / 32].effective >> (CAP_SYS_NICE % 32)) & 1;
 }
 
-void follow_init(struct channel *ch, int on)
+/* Whether the process's loop thread follows now: a fork's child must not stay at SCHED_IDLE. */
+static volatile int any_following;
+
+static void child_after_fork(void)
 {
-	ch->fl.enabled = on && can_leave_idle();
+	struct sched_param p = { 0 };
+	if (any_following && sched_getscheduler(0) == SCHED_IDLE) (void)sched_setscheduler(0, SCHED_OTHER, &p);
+}
+
+static void noop_work(uv_work_t *w)
+{
+	(void)w;
+}
+
+static void noop_done(uv_work_t *w, int status)
+{
+	(void)w;
+	(void)status;
+}
+
+/* Once per process, from the loop's thread at normal priority: the fork hook, and libuv's thread
+ * pool (started by its first job, with the policy of the thread that queued it). */
+static void prepare_process(uv_loop_t *loop)
+{
+	static int done;
+	static uv_work_t job;
+	if (done) return;
+	done = 1;
+	(void)pthread_atfork(NULL, NULL, child_after_fork);
+	(void)uv_queue_work(loop, &job, noop_work, noop_done);
+}
+
+static int thread_count(void)
+{
+	char buf[1024];
+	FILE *f = fopen("/proc/self/stat", "re");
+	if (!f) return -1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *p = strrchr(buf, ')');
+	int field = 2, threads = -1;
+	/* num_threads is field 20; fields after "(comm)" start at 3 */
+	char *save = NULL;
+	if (!p) return -1;
+	for (char *t = strtok_r(p + 2, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		if (++field == 20) {
+			threads = atoi(t);
+			break;
+		}
+	}
+	return threads;
+}
+
+/* Threads started while we were at SCHED_IDLE inherited it: back to SCHED_OTHER. */
+static void reset_inherited(struct channel_follow *f)
+{
+	int n = thread_count();
+	if (n < 0 || n == f->threads) return;
+	DIR *d = opendir("/proc/self/task");
+	if (!d) return;
+	struct sched_param p = { 0 };
+	for (struct dirent *e; (e = readdir(d));) {
+		int tid = atoi(e->d_name);
+		if (tid > 0 && tid != f->tid && sched_getscheduler(tid) == SCHED_IDLE) (void)sched_setscheduler(tid, SCHED_OTHER, &p);
+	}
+	closedir(d);
+}
+
+void follow_init(struct channel *ch, int on, uv_loop_t *loop)
+{
+	ch->fl.enabled = on && loop && can_leave_idle();
+	if (ch->fl.enabled) prepare_process(loop);
 	ch->fl.cpu = ch->fl.cand = -1;
 	ch->fl.backoff_ns = BASE_BACKOFF_NS;
 	ch->fl.mix_backoff_ns = BASE_MIX_BACKOFF_NS;
@@ -88,6 +167,7 @@ static void start_following(struct channel *ch, int cpu)
 		if (sched_getaffinity(0, sizeof(f->orig), &f->orig) || !CPU_ISSET(cpu, &f->orig)) return;
 		int pol = sched_getscheduler(0);
 		if (pol != SCHED_OTHER || sched_getparam(0, &f->orig_param)) return;
+		f->threads = thread_count();
 		if (sched_setscheduler(0, SCHED_IDLE, &idle)) return;
 		f->tid = (int)syscall(SYS_gettid);
 		f->since = mono_ns();
@@ -99,6 +179,7 @@ static void start_following(struct channel *ch, int cpu)
 		return;
 	}
 	f->cpu = cpu;
+	any_following = 1;
 	f->bad = f->slow = 0;
 	f->stray_run = 0;
 	f->stray_cpu = -1;
@@ -113,6 +194,8 @@ void follow_stop(struct channel *ch)
 	pid_t tid = f->tid;
 	(void)sched_setaffinity(tid, sizeof(f->orig), &f->orig);
 	(void)sched_setscheduler(tid, SCHED_OTHER, &f->orig_param);
+	any_following = 0;
+	reset_inherited(f);
 	uint64_t now = mono_ns();
 	if (now - f->since >= GOOD_FOLLOW_NS) f->backoff_ns = BASE_BACKOFF_NS;
 	f->cpu = f->cand = -1;

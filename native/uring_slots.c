@@ -277,8 +277,10 @@ napi_value fu_channel_set_serving(napi_env env, napi_callback_info info)
 	}
 	ch->spin.max_ns = ch->spin.cur_ns = (uint64_t)us * 1000u;
 	__atomic_store_n(&ch->qt_spin_ns, ch->spin.max_ns, __ATOMIC_RELAXED);
+	uv_loop_t *loop = NULL;
+	if (follow && napi_get_uv_event_loop(env, &loop) != napi_ok) loop = NULL;
 	follow_stop(ch);
-	follow_init(ch, follow && ch->has_ring && !queue_threads_on(ch) && !(ch->ring.flags & IORING_SETUP_SQPOLL));
+	follow_init(ch, follow && ch->has_ring && !queue_threads_on(ch) && !(ch->ring.flags & IORING_SETUP_SQPOLL), loop);
 	return js_undefined(env);
 }
 
