@@ -3,6 +3,10 @@
 // mount must be SIGKILLed (FUSE waits are killable, not interruptible) instead of waited for.
 import { execFile } from 'node:child_process';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './daemon.js';
 
 export interface RunResult {
   /** Exit status, or null when the program died of a signal. */
@@ -63,4 +67,23 @@ export async function statMissingFrom(mnt: string, cpu: number, tag: string, cou
     'if(n!==' + count + ')throw new Error("expected ENOENT, got "+n)';
   const r = await runCmd('taskset', ['-c', String(cpu), process.execPath, '-e', script, mnt], { timeout: 60_000 });
   assert.equal(r.code, 0, r.stderr);
+}
+
+/**
+ * Runs `body` (an ES module's code) in a fresh Node process with `mount` and `MemFs` imported and
+ * `mnt` a new mount point (process.argv[1]); returns the JSON its last output line holds. For what
+ * a process that mounts and lives on looks like afterwards. The mount is touched from children of
+ * that process only (a daemon never touches its own mount), and taken off here if it is left.
+ */
+export async function inMountingProcess<T>(tag: string, body: string): Promise<T> {
+  const mnt = await mkdtemp(join(tmpdir(), `fuse-uring-${tag}-`));
+  try {
+    const script = `const { mount, MemFs } = await import(${JSON.stringify(join(ROOT, 'dist', 'src', 'index.js'))});\n${body}\nsetTimeout(() => process.exit(0), 50);`;
+    const r = await runCmd(process.execPath, ['--input-type=module', '-e', script, mnt], { timeout: 60_000 });
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as T;
+  } finally {
+    await runCmd('umount', ['-l', mnt], { timeout: 10_000 }).catch(() => undefined);
+    await rm(mnt, { recursive: true, force: true });
+  }
 }

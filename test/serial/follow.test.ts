@@ -11,11 +11,8 @@ import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { withDaemon, ROOT, type Daemon } from '../helpers/daemon.js';
-import { mustRun, runCmd, statMissingFrom } from '../helpers/run.js';
+import { withDaemon, type Daemon } from '../helpers/daemon.js';
+import { inMountingProcess, mustRun, statMissingFrom } from '../helpers/run.js';
 import { SCHED_IDLE, SCHED_OTHER, tasks, uringSkipReason, type TaskInfo } from '../helpers/proc.js';
 
 const STATS = 3000;
@@ -88,46 +85,30 @@ describe('following a lone caller (io_uring, loop-thread model)', { skip }, () =
     }));
 
   it('an unmount puts the thread\'s affinity and policy back in a process that lives on; nothing started meanwhile stays SCHED_IDLE', T, async () => {
-    const mnt = await mkdtemp(join(tmpdir(), 'fuse-uring-follow-'));
-    try {
-      // the mount is touched from a child process: the daemon never touches its own mount
-      const script = `
-        const { mount, MemFs } = await import(${JSON.stringify(join(ROOT, 'dist', 'src', 'index.js'))});
-        const { readFileSync, readdirSync } = await import('node:fs');
-        const { execFile, execFileSync } = await import('node:child_process');
-        const { Worker } = await import('node:worker_threads');
-        const policyOf = (path) => { const st = readFileSync(path, 'utf8'); return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[38]); };
-        const policies = () => readdirSync('/proc/self/task').map((t) => { try { return policyOf('/proc/self/task/' + t + '/stat'); } catch { return 0; } });
-        const me = () => {
-          const stat = readFileSync('/proc/thread-self/stat', 'utf8');
-          const status = readFileSync('/proc/thread-self/status', 'utf8');
-          return { policy: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]), cpus: /Cpus_allowed_list:\\s*(\\S+)/.exec(status)[1] };
-        };
-        const s = await mount(process.argv[1], new MemFs());
-        const stats = 'for (let i = 0; i < ${STATS}; i++) { try { require("fs").statSync(process.argv[1] + "/m" + i); } catch {} }';
-        await new Promise((ok, fail) => execFile('taskset', ['-c', '1', process.execPath, '-e', stats, process.argv[1]], (e) => (e ? fail(e) : ok())));
-        const during = { ...me(), following: s.stats().following };
-        // started while following: a child process (back to SCHED_OTHER after fork) and a thread
-        const child = Number(execFileSync('sh', ['-c', 'cut -d" " -f41 /proc/self/stat']).toString().trim());
-        const w = new Worker('setInterval(() => {}, 1000)', { eval: true });
-        await new Promise((ok) => w.once('online', ok));
-        await s.unmount();
-        console.log(JSON.stringify({ during, after: me(), child, idleThreads: policies().filter((p) => p === 5).length }));
-        await w.terminate();
-        setTimeout(() => process.exit(0), 50);
-      `;
-      const r = await runCmd(process.execPath, ['--input-type=module', '-e', script, mnt], { timeout: 60_000 });
-      assert.equal(r.code, 0, r.stderr);
-      const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
-        during: { policy: number; cpus: string; following: number }; after: { policy: number; cpus: string }; child: number; idleThreads: number;
-      };
-      assert.deepEqual(out.during, { policy: SCHED_IDLE, cpus: '1', following: 1 });
-      assert.deepEqual(out.after, { policy: SCHED_OTHER, cpus: '0-1' });
-      assert.equal(out.child, SCHED_OTHER, 'a child process forked while following');
-      assert.equal(out.idleThreads, 0, 'threads left at SCHED_IDLE after the unmount');
-    } finally {
-      await runCmd('umount', ['-l', mnt], { timeout: 10_000 }).catch(() => undefined);
-      await rm(mnt, { recursive: true, force: true });
-    }
+    const out = await inMountingProcess<{
+      during: { policy: number; cpus: string; following: number }; after: { policy: number; cpus: string }; child: number; idleThreads: number;
+    }>('follow', `
+      const { readFileSync, readdirSync } = await import('node:fs');
+      const { execFile, execFileSync } = await import('node:child_process');
+      const { Worker } = await import('node:worker_threads');
+      const policyOf = (path) => { const st = readFileSync(path, 'utf8'); return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[38]); };
+      const policies = () => readdirSync('/proc/self/task').map((t) => { try { return policyOf('/proc/self/task/' + t + '/stat'); } catch { return 0; } });
+      const me = () => ({ policy: policyOf('/proc/thread-self/stat'), cpus: /Cpus_allowed_list:\\s*(\\S+)/.exec(readFileSync('/proc/thread-self/status', 'utf8'))[1] });
+      const s = await mount(process.argv[1], new MemFs());
+      const stats = 'for (let i = 0; i < ${STATS}; i++) { try { require("fs").statSync(process.argv[1] + "/m" + i); } catch {} }';
+      await new Promise((ok, fail) => execFile('taskset', ['-c', '1', process.execPath, '-e', stats, process.argv[1]], (e) => (e ? fail(e) : ok())));
+      const during = { ...me(), following: s.stats().following };
+      // started while following: a child process (back to SCHED_OTHER after fork) and a thread
+      const child = Number(execFileSync('sh', ['-c', 'cut -d" " -f41 /proc/self/stat']).toString().trim());
+      const w = new Worker('setInterval(() => {}, 1000)', { eval: true });
+      await new Promise((ok) => w.once('online', ok));
+      await s.unmount();
+      console.log(JSON.stringify({ during, after: me(), child, idleThreads: policies().filter((p) => p === 5).length }));
+      await w.terminate();
+    `);
+    assert.deepEqual(out.during, { policy: SCHED_IDLE, cpus: '1', following: 1 });
+    assert.deepEqual(out.after, { policy: SCHED_OTHER, cpus: '0-1' });
+    assert.equal(out.child, SCHED_OTHER, 'a child process forked while following');
+    assert.equal(out.idleThreads, 0, 'threads left at SCHED_IDLE after the unmount');
   });
 });

@@ -9,11 +9,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { withDaemon, ROOT } from '../helpers/daemon.js';
-import { mustRun, runCmd, statMissingFrom } from '../helpers/run.js';
+import { withDaemon } from '../helpers/daemon.js';
+import { inMountingProcess, mustRun, statMissingFrom } from '../helpers/run.js';
 import { queueThreads, tasks, uringFds, uringSkipReason } from '../helpers/proc.js';
 
 const STATS = 1500;
@@ -100,30 +97,18 @@ describe('queue threads (io_uring)', { skip }, () => {
     }));
 
   it('an unmount ends the queue threads of a process that lives on', T, async () => {
-    const mnt = await mkdtemp(join(tmpdir(), 'fuse-uring-qt-'));
-    try {
-      // the mount is touched from a child process: the daemon never touches its own mount
-      const script = `
-        const { mount, MemFs } = await import(${JSON.stringify(join(ROOT, 'dist', 'src', 'index.js'))});
-        const { readdirSync, readFileSync } = await import('node:fs');
-        const { execFile } = await import('node:child_process');
-        const names = () => readdirSync('/proc/self/task').map((t) => { try { return readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim(); } catch { return ''; } }).filter((n) => n.startsWith('fuse-uring q'));
-        const s = await mount(process.argv[1], new MemFs(), { queueThreads: true });
-        const during = names().length;
-        await new Promise((ok, fail) => execFile('stat', [process.argv[1]], (e) => (e ? fail(e) : ok())));
-        await s.unmount();
-        await new Promise((r) => setTimeout(r, 100));
-        console.log(JSON.stringify({ during, after: names().length }));
-        setTimeout(() => process.exit(0), 50);
-      `;
-      const r = await runCmd(process.execPath, ['--input-type=module', '-e', script, mnt], { timeout: 60_000 });
-      assert.equal(r.code, 0, r.stderr);
-      const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { during: number; after: number };
-      assert.ok(out.during >= 2, `queue threads while mounted: ${out.during}`);
-      assert.equal(out.after, 0, 'queue threads after the unmount');
-    } finally {
-      await runCmd('umount', ['-l', mnt], { timeout: 10_000 }).catch(() => undefined);
-      await rm(mnt, { recursive: true, force: true });
-    }
+    const out = await inMountingProcess<{ during: number; after: number }>('qt', `
+      const { readdirSync, readFileSync } = await import('node:fs');
+      const { execFile } = await import('node:child_process');
+      const names = () => readdirSync('/proc/self/task').map((t) => { try { return readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim(); } catch { return ''; } }).filter((n) => n.startsWith('fuse-uring q'));
+      const s = await mount(process.argv[1], new MemFs(), { queueThreads: true });
+      const during = names().length;
+      await new Promise((ok, fail) => execFile('stat', [process.argv[1]], (e) => (e ? fail(e) : ok())));
+      await s.unmount();
+      await new Promise((r) => setTimeout(r, 100));
+      console.log(JSON.stringify({ during, after: names().length }));
+    `);
+    assert.ok(out.during >= 2, `queue threads while mounted: ${out.during}`);
+    assert.equal(out.after, 0, 'queue threads after the unmount');
   });
 });
