@@ -1,7 +1,7 @@
 /* Who should serve the ring? A FUSE-over-io_uring server in C with nothing in it but the serving
  * model, to measure what the model costs on this machine before building it into the addon.
  *
- *   queue-threads <mountpoint> single|percpu|hop [work_us]
+ *   queue-threads <mountpoint> single|percpu|hop|mixed [work_us]
  *
  * single  one thread, one ring, every queue (what the addon does today, CQ watched before sleeping)
  * percpu  one thread and ring per queue, pinned to the queue's CPU, each answering its own
@@ -9,6 +9,9 @@
  * hop     percpu's threads receive and commit; one unpinned "handler" thread (the JavaScript
  *         thread's stand-in) answers every request, handed over through shared memory with both
  *         sides watching instead of sleeping
+ * mixed   the handler thread, pinned to CPU 0 at SCHED_IDLE, serves queue 0's ring itself and
+ *         answers the other queues' requests handed over from their threads as in hop (the loop
+ *         thread following a caller on CPU 0 while queue threads serve the other CPUs)
  *
  * The filesystem is an empty root directory: LOOKUP answers ENOENT, GETATTR the root's attributes,
  * anything else ENOSYS. Each answer first burns work_us µs of CPU (default 5: about what
@@ -170,6 +173,42 @@ static void *handler(void *arg)
 	return NULL;
 }
 
+/* mixed: queue 0's ring served here, the others' requests answered from the inbox as in hop */
+static void *mixed_handler(void *arg)
+{
+	(void)arg;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	struct sched_param idle = { 0 };
+	if (sched_setscheduler(0, SCHED_IDLE, &idle)) die("SCHED_IDLE", errno);
+	struct fu_ring r;
+	ring_init(&r, 16);
+	for (int i = 0; i < DEPTH; i++) queue_cmd(&r, i, FUSE_IO_URING_CMD_REGISTER);
+	enter(&r, 0);
+	for (;;) {
+		if (ready(&r)) {
+			enter(&r, 0);
+			struct fu_cqe c;
+			while (fu_ring_pop_cqe(&r, &c)) {
+				if (c.res < 0) exit(0);
+				answer(&ents[c.user_data]);
+				queue_cmd(&r, (unsigned)c.user_data, FUSE_IO_URING_CMD_COMMIT_AND_FETCH);
+			}
+			enter(&r, 0);
+		}
+		for (int i = DEPTH; i < nq * DEPTH; i++) {
+			if (__atomic_load_n(&ents[i].state, __ATOMIC_ACQUIRE) == 1) {
+				answer(&ents[i]);
+				__atomic_store_n(&ents[i].state, 2, __ATOMIC_RELEASE);
+			}
+		}
+		__builtin_ia32_pause();
+	}
+	return NULL;
+}
+
 static void *queue_thread(void *arg)
 {
 	unsigned q = (unsigned)(uintptr_t)arg;
@@ -180,7 +219,7 @@ static void *queue_thread(void *arg)
 	struct fu_ring r;
 	ring_init(&r, 16);
 	for (int i = 0; i < DEPTH; i++) queue_cmd(&r, q * DEPTH + i, FUSE_IO_URING_CMD_REGISTER);
-	int hop = strcmp(mode, "hop") == 0;
+	int hop = strcmp(mode, "hop") == 0 || strcmp(mode, "mixed") == 0;
 	for (;;) {
 		enter(&r, 1); /* sleeps: the caller on this CPU wakes us locally */
 		struct fu_cqe c;
@@ -208,7 +247,7 @@ static void *queue_thread(void *arg)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: %s <mountpoint> single|percpu|hop [work_us]\n", argv[0]);
+		fprintf(stderr, "usage: %s <mountpoint> single|percpu|hop|mixed [work_us]\n", argv[0]);
 		return 2;
 	}
 	mode = argv[2];
@@ -253,7 +292,9 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "single") == 0) serve_single();
 	pthread_t t;
 	if (strcmp(mode, "hop") == 0) pthread_create(&t, NULL, handler, NULL);
-	for (int q = 0; q < nq; q++) pthread_create(&t, NULL, queue_thread, (void *)(uintptr_t)q);
+	int mixed = strcmp(mode, "mixed") == 0;
+	if (mixed) pthread_create(&t, NULL, mixed_handler, NULL);
+	for (int q = mixed ? 1 : 0; q < nq; q++) pthread_create(&t, NULL, queue_thread, (void *)(uintptr_t)q);
 	pause();
 	return 0;
 }
