@@ -157,19 +157,22 @@ static void serve_single(void)
 	}
 }
 
-/* hop: the handler thread's inbox is the entries' state field. */
+/* hop: the handler thread's inbox is the entries' state field; answers those from entry `from` on. */
+static void answer_handed(int from)
+{
+	for (int i = from; i < nq * DEPTH; i++) {
+		if (__atomic_load_n(&ents[i].state, __ATOMIC_ACQUIRE) == 1) {
+			answer(&ents[i]);
+			__atomic_store_n(&ents[i].state, 2, __ATOMIC_RELEASE);
+		}
+	}
+	__builtin_ia32_pause();
+}
+
 static void *handler(void *arg)
 {
 	(void)arg;
-	for (;;) {
-		for (int i = 0; i < nq * DEPTH; i++) {
-			if (__atomic_load_n(&ents[i].state, __ATOMIC_ACQUIRE) == 1) {
-				answer(&ents[i]);
-				__atomic_store_n(&ents[i].state, 2, __ATOMIC_RELEASE);
-			}
-		}
-		__builtin_ia32_pause();
-	}
+	for (;;) answer_handed(0);
 	return NULL;
 }
 
@@ -198,13 +201,7 @@ static void *mixed_handler(void *arg)
 			}
 			enter(&r, 0);
 		}
-		for (int i = DEPTH; i < nq * DEPTH; i++) {
-			if (__atomic_load_n(&ents[i].state, __ATOMIC_ACQUIRE) == 1) {
-				answer(&ents[i]);
-				__atomic_store_n(&ents[i].state, 2, __ATOMIC_RELEASE);
-			}
-		}
-		__builtin_ia32_pause();
+		answer_handed(DEPTH);
 	}
 	return NULL;
 }

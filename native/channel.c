@@ -421,7 +421,7 @@ napi_value fu_stats(napi_env env, napi_callback_info info)
 		{ "queueSleeps", q.sleeps }, { "queueWakes", q.wakes }, { "loopWakes", q.js_wakes },
 		{ "stepAsides", ch->st.step_asides }, { "queueWidenings", q.widenings },
 		{ "follows", ch->st.follows }, { "unfollows", ch->st.unfollows }, { "followStarved", ch->st.follow_starved },
-		{ "following", ch->fl.cpu }, 
+		{ "following", ch->fl.cpu },
 	};
 	if (napi_create_object(env, &obj) != napi_ok) {
 		fu_napi_failed(env, napi_generic_failure, "napi_create_object");

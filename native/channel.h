@@ -24,6 +24,7 @@
 #include <sched.h>
 #include <stdint.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <uv.h>
 
 #define NO_SLOT UINT32_MAX
@@ -51,7 +52,6 @@ struct channel_follow {
 	int stray_cpu, stray_run; /* requests in a row from one other CPU while following */
 	uint64_t cand_since, since, resume_at, backoff_ns, mix_backoff_ns;
 	int tid;                 /* the loop's thread */
-	int threads;             /* the process's threads when it went SCHED_IDLE */
 	cpu_set_t orig;          /* its affinity and priority before */
 	struct sched_param orig_param;
 };
@@ -132,6 +132,14 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/* CLOCK_MONOTONIC in ns (vDSO): the watches' and the follower's clock */
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static inline int queue_threads_on(const struct channel *ch)
 {
 	return ch->nqt != 0;
@@ -207,11 +215,9 @@ void qt_note_caller(struct channel *ch, int cpu, int local);
 
 /* follow.c */
 void follow_init(struct channel *ch, int on, uv_loop_t *loop);
-int follow_enabled(const struct channel *ch);
 void follow_note(struct channel *ch, unsigned qid);
 void follow_flushed(struct channel *ch, uint64_t took_ns);
 void follow_stop(struct channel *ch);
-uint64_t follow_clock(void);
 
 /* dev_slots.c */
 void start_dev_poll(struct channel *ch);

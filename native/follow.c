@@ -22,16 +22,14 @@
  *   - What the thread starts while it follows would inherit SCHED_IDLE: libuv's thread pool is
  *     started before the first following, a child process goes back to SCHED_OTHER right after
  *     fork, and threads started meanwhile (worker_threads, an addon's) are put back to SCHED_OTHER
- *     when the following ends or moves.
+ *     when the following ends.
  */
 #include "channel.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <linux/capability.h>
 #include <sched.h>
 #include <stdint.h>
@@ -51,13 +49,6 @@
 #define BASE_MIX_BACKOFF_NS 10000000ull  /* after two callers were taken for one: 10 ms, doubling ... */
 #define MAX_MIX_BACKOFF_NS 2000000000ull /* ... up to 2 s */
 #define GOOD_MIX_NS 1000000000ull        /* a following that lasted this long resets that backoff */
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Whether this process may go from SCHED_IDLE back to SCHED_OTHER (sched(7): RLIMIT_NICE or CAP_SYS_NICE). */
 static int can_leave_idle(void)
@@ -105,33 +96,9 @@ static void prepare_process(uv_loop_t *loop)
 	(void)uv_queue_work(loop, &job, noop_work, noop_done);
 }
 
-static int thread_count(void)
-{
-	char buf[1024];
-	FILE *f = fopen("/proc/self/stat", "re");
-	if (!f) return -1;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	char *p = strrchr(buf, ')');
-	int field = 2, threads = -1;
-	/* num_threads is field 20; fields after "(comm)" start at 3 */
-	char *save = NULL;
-	if (!p) return -1;
-	for (char *t = strtok_r(p + 2, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-		if (++field == 20) {
-			threads = atoi(t);
-			break;
-		}
-	}
-	return threads;
-}
-
-/* Threads started while we were at SCHED_IDLE inherited it: back to SCHED_OTHER. */
+/* Threads started while we were at SCHED_IDLE inherited it: back to SCHED_OTHER. Once per following. */
 static void reset_inherited(struct channel_follow *f)
 {
-	int n = thread_count();
-	if (n < 0 || n == f->threads) return;
 	DIR *d = opendir("/proc/self/task");
 	if (!d) return;
 	struct sched_param p = { 0 };
@@ -152,11 +119,6 @@ void follow_init(struct channel *ch, int on, uv_loop_t *loop)
 	ch->fl.stray_cpu = -1;
 }
 
-int follow_enabled(const struct channel *ch)
-{
-	return ch->fl.enabled;
-}
-
 static void start_following(struct channel *ch, int cpu)
 {
 	struct channel_follow *f = &ch->fl;
@@ -167,11 +129,11 @@ static void start_following(struct channel *ch, int cpu)
 		if (sched_getaffinity(0, sizeof(f->orig), &f->orig) || !CPU_ISSET(cpu, &f->orig)) return;
 		int pol = sched_getscheduler(0);
 		if (pol != SCHED_OTHER || sched_getparam(0, &f->orig_param)) return;
-		f->threads = thread_count();
 		if (sched_setscheduler(0, SCHED_IDLE, &idle)) return;
 		f->tid = (int)syscall(SYS_gettid);
-		f->since = mono_ns();
+		f->since = now_ns();
 	}
+	if (!CPU_ISSET(cpu, &f->orig)) return;
 	CPU_ZERO(&one);
 	CPU_SET(cpu, &one);
 	if (sched_setaffinity(0, sizeof(one), &one)) {
@@ -196,7 +158,7 @@ void follow_stop(struct channel *ch)
 	(void)sched_setscheduler(tid, SCHED_OTHER, &f->orig_param);
 	any_following = 0;
 	reset_inherited(f);
-	uint64_t now = mono_ns();
+	uint64_t now = now_ns();
 	if (now - f->since >= GOOD_FOLLOW_NS) f->backoff_ns = BASE_BACKOFF_NS;
 	f->cpu = f->cand = -1;
 	ch->st.unfollows++;
@@ -213,15 +175,13 @@ void follow_note(struct channel *ch, unsigned qid)
 		f->stray_cpu = stray ? (int)qid : -1;
 		f->bad = (f->bad << 1) | (uint32_t)(deep || stray);
 		if (f->stray_run >= BAD_LIMIT) {
-			/* only the other CPU's requests now: the caller moved (the load balancer does that) */
-			uint64_t since = f->since;
-			follow_stop(ch);
+			/* only the other CPU's requests now: the caller moved (the load balancer does that), and
+			 * the same following goes on there: a new pin, still SCHED_IDLE */
 			f->mix_backoff_ns = BASE_MIX_BACKOFF_NS;
 			start_following(ch, (int)qid);
-			if (f->cpu >= 0) f->since = since; /* the same following, on another CPU */
 		} else if (__builtin_popcount(f->bad & 0xffff) >= BAD_LIMIT) {
 			/* requests that overlap, or from two CPUs in turn: not a lone caller after all */
-			uint64_t now = mono_ns();
+			uint64_t now = now_ns();
 			if (now - f->since >= GOOD_MIX_NS) f->mix_backoff_ns = BASE_MIX_BACKOFF_NS;
 			follow_stop(ch);
 			f->resume_at = now + f->mix_backoff_ns;
@@ -235,7 +195,7 @@ void follow_note(struct channel *ch, unsigned qid)
 	}
 	/* a lone caller: FOLLOW_AFTER requests and LONE_NS with none from another CPU in between (two
 	 * callers interleave, even when one of them is much faster than the other) */
-	uint64_t now = mono_ns();
+	uint64_t now = now_ns();
 	if ((int)qid != f->cand) {
 		f->cand = (int)qid;
 		f->run = 0;
@@ -254,11 +214,6 @@ void follow_flushed(struct channel *ch, uint64_t took_ns)
 	if (__builtin_popcount(f->slow) < SLOW_LIMIT) return;
 	ch->st.follow_starved++;
 	follow_stop(ch);
-	f->resume_at = mono_ns() + f->backoff_ns;
+	f->resume_at = now_ns() + f->backoff_ns;
 	if (f->backoff_ns < MAX_BACKOFF_NS) f->backoff_ns *= 2;
-}
-
-uint64_t follow_clock(void)
-{
-	return mono_ns();
 }

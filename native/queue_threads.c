@@ -64,13 +64,6 @@ struct qthread {
 
 #define ST_ADD(q, f, n) __atomic_fetch_add(&(q)->st.f, (n), __ATOMIC_RELAXED)
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* ---- the queue thread ---------------------------------------------------- */
 
 static void q_enter(struct qthread *q, unsigned min_complete)

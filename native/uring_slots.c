@@ -24,9 +24,9 @@ int flush_sq(struct channel *ch)
 {
 	if (queue_threads_on(ch) && !ch->closed) qt_flush(ch);
 	if (!ch->has_ring || ch->closed) return 0;
-	uint64_t t0 = ch->fl.cpu >= 0 ? follow_clock() : 0;
+	uint64_t t0 = ch->fl.cpu >= 0 ? now_ns() : 0;
 	int r = fu_ring_submit(&ch->ring, &ch->enters_ul);
-	if (t0 && r > 0) follow_flushed(ch, follow_clock() - t0);
+	if (t0 && r > 0) follow_flushed(ch, now_ns() - t0);
 	sync_enters(ch);
 	if (r > 0) ch->st.sqes += r;
 	if (fu_ring_sq_pending(&ch->ring) && !(ch->ring.flags & IORING_SETUP_SQPOLL)) kick_prepare(ch);
@@ -80,7 +80,7 @@ static int queue_register(struct channel *ch, unsigned idx)
  */
 static void note_caller_cpu(struct channel *ch, uint16_t qid)
 {
-	if (follow_enabled(ch)) follow_note(ch, qid);
+	if (ch->fl.enabled) follow_note(ch, qid);
 	if (!ch->spin.max_ns && !queue_threads_on(ch)) return;
 	int cpu = sched_getcpu(), local = cpu == (int)qid;
 	if (local) {
@@ -132,13 +132,6 @@ static int reap_ring(struct channel *ch)
 }
 
 /* ---- uv callbacks -------------------------------------------------------- */
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Something for us in the ring: a CQE, or (COOP_TASKRUN + TASKRUN_FLAG) task_work that posts one. */
 static int ring_ready(struct channel *ch)

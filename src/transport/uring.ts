@@ -19,7 +19,7 @@ export interface RingGeometry {
   spinMicros: number;
   /** One native thread per queue, pinned to its CPU (MountOptions.queueThreads). */
   threads: boolean;
-  /** Follow a lone caller's CPU (MountOptions.followCaller; without queue threads only). */
+  /** Follow a lone caller's CPU (MountOptions.followCaller; the addon ignores it with queue threads). */
   follow: boolean;
 }
 
@@ -43,7 +43,7 @@ export class UringTransport extends Transport {
     try {
       const { headers, payloads } = t.allocate(g.queues * g.depth, g.payloadSize, true);
       native.channelSetupRing(t.ch, g.queues, g.depth, headers, payloads, g.setupFlags ?? DEFAULT_RING_FLAGS, g.threads);
-      native.channelSetServing(t.ch, g.spinMicros, g.follow && !g.threads);
+      native.channelSetServing(t.ch, g.spinMicros, g.follow);
       t.addDevSlots(DEV_SLOTS_WITH_RING, g.devPayloadSize);
     } catch (e) {
       // Closing the ring while mounted would hang the filesystem: the caller unmounts, then closes.
