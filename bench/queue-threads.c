@@ -137,6 +137,17 @@ static void answer(struct ent *e)
 	memcpy(e->hdr + 272, &len, 4);
 }
 
+/* Answers every request the ring holds and queues its COMMIT_AND_FETCH; exits when the ring ends. */
+static void answer_ring(struct fu_ring *r)
+{
+	struct fu_cqe c;
+	while (fu_ring_pop_cqe(r, &c)) {
+		if (c.res < 0) exit(0);
+		answer(&ents[c.user_data]);
+		queue_cmd(r, (unsigned)c.user_data, FUSE_IO_URING_CMD_COMMIT_AND_FETCH);
+	}
+}
+
 /* single: one thread, every queue; watches the CQ for 50 µs before sleeping. */
 static void serve_single(void)
 {
@@ -147,12 +158,7 @@ static void serve_single(void)
 		uint64_t end = now_ns() + 50000;
 		while (!ready(&r) && now_ns() < end) __builtin_ia32_pause();
 		enter(&r, ready(&r) ? 0 : 1);
-		struct fu_cqe c;
-		while (fu_ring_pop_cqe(&r, &c)) {
-			if (c.res < 0) exit(0);
-			answer(&ents[c.user_data]);
-			queue_cmd(&r, (unsigned)c.user_data, FUSE_IO_URING_CMD_COMMIT_AND_FETCH);
-		}
+		answer_ring(&r);
 		enter(&r, 0);
 	}
 }
@@ -193,12 +199,7 @@ static void *mixed_handler(void *arg)
 	for (;;) {
 		if (ready(&r)) {
 			enter(&r, 0);
-			struct fu_cqe c;
-			while (fu_ring_pop_cqe(&r, &c)) {
-				if (c.res < 0) exit(0);
-				answer(&ents[c.user_data]);
-				queue_cmd(&r, (unsigned)c.user_data, FUSE_IO_URING_CMD_COMMIT_AND_FETCH);
-			}
+			answer_ring(&r);
 			enter(&r, 0);
 		}
 		answer_handed(DEPTH);
