@@ -10,6 +10,7 @@ export const PATH_MAX = 4096;
 /** access(2) mask bits. */
 export const R_OK = 4;
 /** statx(2) mask bits. */
+export const STATX_NLINK = 0x4;
 export const STATX_BASIC_STATS = 0x7ff;
 export const STATX_BTIME = 0x800;
 export const S_IFDIR = 0o040000;

@@ -84,7 +84,8 @@ describe('soak: 2 clients for 10 s of mixed operations, every byte checked', () 
       it(`${target} over ${transport === 'uring' ? 'FUSE-over-io_uring' : '/dev/fuse'}: no errors, nothing lost or torn, no leak, a clean unmount`,
         { skip: transport === 'uring' && uringSkipReason(), timeout: 150_000 }, async () => {
           const r = await runSoak({ target, transport, seconds: 10, clients: 2, seed, clientBin: bin });
-          const why = `\n${runBlock(r)}`;
+          // The errors first: a long report is cut short in CI's output, and they are what matters.
+          const why = `\n${r.errors.slice(0, 10).join('\n')}\n${runBlock(r)}`;
           assert.deepEqual(r.errors, [], why);
           assert.equal(r.errorCount, 0, why);
           assert.ok(r.leak.ok, why);

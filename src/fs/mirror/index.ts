@@ -21,7 +21,7 @@ import { checkAccess } from './access.js';
 import {
   AT_FDCWD, AT_STATX_SYNC_TYPE, MODE_PERM, O_ACCMODE, O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOCTTY, O_NOFOLLOW,
   O_PATH, O_RDONLY, O_RDWR, O_TMPFILE, O_WRONLY, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, STATX_BASIC_STATS, STATX_BTIME,
-  UTIME_NOW, UTIME_OMIT,
+  STATX_NLINK, UTIME_NOW, UTIME_OMIT,
 } from './constants.js';
 import { FdCache } from './fdcache.js';
 import { HandleTable, type OpenDir, type OpenFile } from './handles.js';
@@ -31,7 +31,7 @@ import type { MirrorFsOptions, MirrorStats } from './options.js';
 import { readPage } from './readdir.js';
 import {
   Stat, check, checkBuffer, closeAsync, copyFileRangeAsync, fallocateAsync, fsyncAsync, ftruncateAsync, openAsync,
-  readAsync, renameAsync, rmdirAsync, statAt, statfs, sys, syncfsAsync, unlinkAsync, writeAsync,
+  readAsync, renameAsync, rmdirAsync, statAt, statfs, sys, syncfsAsync, unlinkAsync, unlinkNow, writeAsync,
 } from './sys.js';
 
 export type { MirrorFsOptions, MirrorStats } from './options.js';
@@ -189,10 +189,19 @@ export class MirrorFs implements Filesystem {
     });
   }
 
-  unlink(_ctx: RequestContext, parent: NodeId, name: string): Promise<void> {
+  /**
+   * The last name of a file goes in the thread pool: that frees a large file's blocks then and
+   * there. One of several names goes on the event loop, because the kernel lowers its cached link
+   * count itself when our reply arrives: an attribute reply computed after the unlink and delivered
+   * before that reply (another caller's READDIRPLUS, answered while the unlink ran in the pool)
+   * would leave the count one too low, and link(2) of a remaining name fails with ENOENT without
+   * asking us (the soak found it). See rename for the same with a replaced name.
+   */
+  unlink(_ctx: RequestContext, parent: NodeId, name: string): Promise<void> | void {
     const b = component(name);
-    // In the thread pool: unlinking the last name of a large file frees its blocks then and there.
-    return this.fds.useAsync(this.nodes.get(parent), (pfd) => unlinkAsync(procChild(pfd, b)));
+    const p = this.nodes.get(parent);
+    if (this.fds.use(p, (pfd) => this.linksAt(pfd, b) > 1)) return this.fds.use(p, (pfd) => unlinkNow(procChild(pfd, b)));
+    return this.fds.useAsync(p, (pfd) => unlinkAsync(procChild(pfd, b)));
   }
 
   rmdir(_ctx: RequestContext, parent: NodeId, name: string): Promise<void> {
@@ -202,15 +211,16 @@ export class MirrorFs implements Filesystem {
 
   /**
    * rename(2) in the thread pool (replacing the last name of a large file frees its blocks then
-   * and there); renameat2 with the kernel's flags (NOREPLACE, EXCHANGE, WHITEOUT), which replace
-   * nothing or need the addon, on the event loop. Moved nodes are recorded under their new names.
+   * and there), unless it replaces one of several names of a file (see unlink); renameat2 with the
+   * kernel's flags (NOREPLACE, EXCHANGE, WHITEOUT), which replace nothing or need the addon, on the
+   * event loop. Moved nodes are recorded under their new names.
    */
   async rename(_ctx: RequestContext, parent: NodeId, name: string, newparent: NodeId, newname: string, flags: number): Promise<void> {
     const b = component(name);
     const nb = component(newname);
     const p = this.nodes.get(parent);
     const np = this.nodes.get(newparent);
-    if (flags === 0) {
+    if (flags === 0 && this.fds.use(np, (npfd) => this.linksAt(npfd, nb) <= 1)) {
       await this.fds.useAsync(p, (pfd) => this.fds.useAsync(np, async (npfd) => {
         const moving = this.knownAt(pfd, b);
         await renameAsync(procChild(pfd, b), procChild(npfd, nb));
@@ -557,6 +567,15 @@ export class MirrorFs implements Filesystem {
   }
 
   /** The known node now at `name` in the directory `dirfd`, if any (for renames). */
+  /** The link count of a name's inode; 0 if there is no such name (the operation then says why). */
+  private linksAt(dirfd: number, name: Buffer): number {
+    try {
+      return statAt(dirfd, name, STATX_NLINK).nlink;
+    } catch {
+      return 0;
+    }
+  }
+
   private knownAt(dirfd: number, name: Buffer): Node | undefined {
     try {
       return this.nodes.known(statAt(dirfd, name).key);

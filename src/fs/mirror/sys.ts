@@ -117,6 +117,13 @@ export const fsyncAsync = (fd: number, datasync: boolean): Promise<void> =>
   call<void>((cb) => (datasync ? fs.fdatasync : fs.fsync)(fd, (e) => cb(e, undefined)));
 export const ftruncateAsync = (fd: number, size: number): Promise<void> =>
   call<void>((cb) => fs.ftruncate(fd, size, (e) => cb(e, undefined)));
+export function unlinkNow(path: Buffer): void {
+  try {
+    fs.unlinkSync(path);
+  } catch (e) {
+    throw asFuseError(e);
+  }
+}
 export const unlinkAsync = (path: Buffer): Promise<void> => call<void>((cb) => fs.unlink(path, (e) => cb(e, undefined)));
 export const rmdirAsync = (path: Buffer): Promise<void> => call<void>((cb) => fs.rmdir(path, (e) => cb(e, undefined)));
 export const renameAsync = (from: Buffer, to: Buffer): Promise<void> => call<void>((cb) => fs.rename(from, to, (e) => cb(e, undefined)));
