@@ -11,6 +11,7 @@
         "native/uring_slots.c",
         "native/queue_threads.c",
         "native/follow.c",
+        "native/serve_switch.c",
         "native/dev_slots.c",
         "native/backing.c",
         "native/fsops.c"

@@ -134,6 +134,10 @@ static void close_channel(struct channel *ch)
 		uv_poll_stop(&ch->ring_poll);
 		uv_close((uv_handle_t *)&ch->ring_poll, on_handle_closed);
 	}
+	if (ch->qt_poll_init) {
+		uv_poll_stop(&ch->qt_poll);
+		uv_close((uv_handle_t *)&ch->qt_poll, on_handle_closed);
+	}
 	if (ch->dev_poll_init) {
 		uv_poll_stop(&ch->dev_poll);
 		uv_close((uv_handle_t *)&ch->dev_poll, on_handle_closed);
@@ -365,7 +369,7 @@ napi_value fu_commit(napi_env env, napi_callback_info info)
 	if (ch->closed) return js_int(env, 0); /* after channelClose: a no-op (the fd may be gone) */
 	if (get_slot(env, ch, argv[1], "commit", &idx)) return NULL;
 	struct slot *s = &ch->slots[idx];
-	int r = s->kind != KIND_RING ? commit_dev(ch, idx) : queue_threads_on(ch) ? qt_commit(ch, idx) : commit_ring(ch, idx);
+	int r = s->kind != KIND_RING ? commit_dev(ch, idx) : ch->threaded ? qt_commit(ch, idx) : commit_ring(ch, idx);
 	return js_int(env, r);
 }
 
@@ -421,7 +425,8 @@ napi_value fu_stats(napi_env env, napi_callback_info info)
 		{ "queueSleeps", q.sleeps }, { "queueWakes", q.wakes }, { "loopWakes", q.js_wakes },
 		{ "stepAsides", ch->st.step_asides }, { "queueWidenings", q.widenings },
 		{ "follows", ch->st.follows }, { "unfollows", ch->st.unfollows }, { "followStarved", ch->st.follow_starved },
-		{ "following", ch->fl.cpu },
+		{ "following", ch->fl.cpu }, { "threaded", (double)ch->threaded }, { "toThreads", ch->st.to_threads },
+		{ "toLoop", ch->st.to_loop }, { "switchStarved", ch->st.switch_starved },
 	};
 	if (napi_create_object(env, &obj) != napi_ok) {
 		fu_napi_failed(env, napi_generic_failure, "napi_create_object");

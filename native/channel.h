@@ -41,6 +41,17 @@ struct slot {
 	uint8_t kind, state;
 	uint8_t last_cmd;        /* ring slots: FUSE_IO_URING_CMD_* last queued */
 	uint8_t retries;         /* ring slots: REGISTER resubmissions after -EAGAIN */
+	uint8_t on_qt;           /* ring slots: last committed (or registered) through its queue thread's ring */
+};
+
+/* switching between the two serving models (serve_switch.c) */
+struct channel_switch {
+	int enabled;             /* serving "auto": both the loop's ring and the queue threads exist */
+	int last_qid;
+	uint64_t turns;          /* per request: 1 if it came from another queue than the one before */
+	unsigned seen;           /* requests since the last switch */
+	uint64_t since, resume_at, backoff_ns;
+	uint32_t slow;           /* per reap of the threads' posts: picked up later than SLOW_HANDOFF_NS */
 };
 
 /* following a lone caller (follow.c) */
@@ -105,6 +116,9 @@ struct channel {
 	/* queue threads (queue_threads.c): the ring slots are served by one native thread per queue */
 	struct qthread *qt;
 	unsigned nqt;            /* > 0 once qt_setup succeeded (queue_threads_on) */
+	int threaded;            /* answers go to the queue threads (always, unless serving is "auto") */
+	uv_poll_t qt_poll;       /* serving "auto": qt_efd, next to ring_poll on the loop's ring */
+	int qt_poll_init;
 	int qt_efd;              /* the threads wake the loop through it */
 	int qt_js_sleeping;      /* the loop's thread is not watching the post rings (atomic) */
 	int qt_js_cpu;           /* the CPU the loop's thread last ran on (atomic) */
@@ -112,11 +126,12 @@ struct channel {
 	unsigned qt_local_run;   /* requests in a row from the loop thread's own CPU */
 
 	struct channel_follow fl;
+	struct channel_switch sw;
 
 	struct {
 		double enters, sqes, cqes, dev_reads, dev_writes, callbacks;
 		double spins, spin_hits, spin_ns, wakeups, local_reqs, slices, step_asides;
-		double follows, unfollows, follow_starved;
+		double follows, unfollows, follow_starved, to_threads, to_loop, switch_starved;
 	} st;
 	unsigned long enters_ul; /* fu_ring_* counts syscalls here */
 };
@@ -200,12 +215,13 @@ int ring_setup_failed(napi_env env, unsigned idx, unsigned qid, int err);
 
 /* queue_threads.c */
 struct qt_totals { double enters, sqes, spins, spin_hits, sleeps, js_wakes, wakes, widenings; };
-int qt_setup(napi_env env, struct channel *ch, unsigned queues, unsigned depth, unsigned flags);
+int qt_setup(napi_env env, struct channel *ch, unsigned queues, unsigned depth, unsigned flags, int register_entries);
 void qt_stop(struct channel *ch);
 void qt_free(struct channel *ch);
 int qt_ready(struct channel *ch);
 int qt_reap(struct channel *ch);
 int qt_commit(struct channel *ch, unsigned idx);
+void qt_drop(struct channel *ch, unsigned idx);
 void qt_flush(struct channel *ch);
 void qt_js_sleep(struct channel *ch);
 void qt_js_wake(struct channel *ch);
@@ -218,6 +234,11 @@ void follow_init(struct channel *ch, int on, uv_loop_t *loop);
 void follow_note(struct channel *ch, unsigned qid);
 void follow_flushed(struct channel *ch, uint64_t took_ns);
 void follow_stop(struct channel *ch);
+
+/* serve_switch.c */
+void switch_init(struct channel *ch, int on);
+void switch_note(struct channel *ch, unsigned qid);
+void switch_handoff(struct channel *ch, uint64_t late_ns);
 
 /* dev_slots.c */
 void start_dev_poll(struct channel *ch);

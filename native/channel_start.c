@@ -51,13 +51,24 @@ napi_value fu_channel_start(napi_env env, napi_callback_info info)
 
 	if ((ch->has_ring || queue_threads_on(ch)) && !ch->ring_poll_init) {
 		/* queue threads: their eventfd stands for the ring */
-		r = uv_poll_init(ch->loop, &ch->ring_poll, queue_threads_on(ch) ? ch->qt_efd : ch->ring.fd);
+		r = uv_poll_init(ch->loop, &ch->ring_poll, ch->has_ring ? ch->ring.fd : ch->qt_efd);
 		if (r < 0) {
 			fu_throw_error(env, uv_err_name(r), -r, "uv_poll_init(io_uring fd): %s", uv_strerror(r));
 			return NULL;
 		}
 		ch->ring_poll.data = ch;
 		ch->ring_poll_init = 1;
+		ch->handles_open++;
+	}
+	if (ch->has_ring && queue_threads_on(ch) && !ch->qt_poll_init) {
+		/* serving "auto": the threads' eventfd next to the loop's ring */
+		r = uv_poll_init(ch->loop, &ch->qt_poll, ch->qt_efd);
+		if (r < 0) {
+			fu_throw_error(env, uv_err_name(r), -r, "uv_poll_init(queue threads' eventfd): %s", uv_strerror(r));
+			return NULL;
+		}
+		ch->qt_poll.data = ch;
+		ch->qt_poll_init = 1;
 		ch->handles_open++;
 	}
 	if (ch->ndev && !ch->dev_poll_init) {
@@ -90,6 +101,13 @@ napi_value fu_channel_start(napi_env env, napi_callback_info info)
 		r = uv_poll_start(&ch->ring_poll, UV_READABLE, on_ring_poll);
 		if (r < 0) {
 			fu_throw_error(env, uv_err_name(r), -r, "uv_poll_start(io_uring fd): %s", uv_strerror(r));
+			return NULL;
+		}
+	}
+	if (ch->qt_poll_init) {
+		r = uv_poll_start(&ch->qt_poll, UV_READABLE, on_ring_poll);
+		if (r < 0) {
+			fu_throw_error(env, uv_err_name(r), -r, "uv_poll_start(queue threads' eventfd): %s", uv_strerror(r));
 			return NULL;
 		}
 	}

@@ -31,19 +31,24 @@
 
 #define WAKE_TAG UINT64_MAX         /* user_data of the eventfd READ */
 #define REGISTER_RETRIES 8
+/* In an answer: the entry was not posted by this thread (it comes from the loop's ring): commit it,
+ * it is not one of the thread's outstanding. */
+#define ANS_NEW 0x80000000u
+/* The thread posted the entry, the loop's ring commits it: only no longer outstanding. */
+#define ANS_DROP 0x40000000u
 
 struct qthread {
 	struct channel *ch;
 	unsigned qid, first, depth;
 	struct fu_ring ring;
-	int ring_ok, efd, wake_armed, tid_ok;
+	int ring_ok, efd, wake_armed, tid_ok, register_entries;
 	uint64_t efd_buf;
 	pthread_t tid;
 	uint8_t *last_cmd, *retries;  /* per entry; the thread's own */
 	cpu_set_t wide_set;           /* the CPUs the thread may use when it leaves its own (q_place) */
 	int wide, deep_run, shallow_run;
 	unsigned outstanding;         /* posted requests not answered yet (the thread's own) */
-	unsigned mask;                /* post and ans capacity - 1 */
+	unsigned mask;                /* post capacity - 1; ans holds twice that (a drop and a commit per entry) */
 	int32_t *post;                /* (slot, res) pairs */
 	uint32_t *ans;
 	/* setup handshake */
@@ -54,6 +59,7 @@ struct qthread {
 	/* shared: each index written by one side only */
 	uint32_t post_head __attribute__((aligned(64))); /* thread */
 	uint32_t ans_tail;                                /* thread */
+	uint64_t post_ns;                                 /* thread: when it last posted */
 	int sleeping;                                     /* thread sets, JavaScript clears */
 	int stop;                                         /* JavaScript */
 	uint32_t post_tail __attribute__((aligned(64)));  /* JavaScript */
@@ -186,7 +192,8 @@ static int q_reap(struct qthread *q, int registering)
 		fu_ring_enter(&q->ring, 0, 0, IORING_ENTER_GETEVENTS);
 	}
 	while (fu_ring_pop_cqe(&q->ring, &c)) {
-		n++;
+		/* stamped before the posts it dates, which publish it */
+		if (!n++) __atomic_store_n(&q->post_ns, now_ns(), __ATOMIC_RELAXED);
 		posted |= q_handle(q, &c, registering);
 	}
 	if (posted) q_wake_js(q);
@@ -270,16 +277,24 @@ static void *q_main(void *arg)
 	if (!CPU_ISSET(q->qid, &q->wide_set) || pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
 		q->wide = -1; /* its CPU is outside our cpuset: run where we may, for good */
 
-	q_register_all(q);
-	if (q->reg_err) return NULL;
+	if (q->register_entries) {
+		q_register_all(q);
+		if (q->reg_err) return NULL;
+	} else {
+		/* serving "auto": the entries start on the loop's ring and come here as they are answered */
+		pthread_mutex_lock(&q->mu);
+		q->reg_done = 1;
+		pthread_cond_signal(&q->cv);
+		pthread_mutex_unlock(&q->mu);
+	}
 	while (!__atomic_load_n(&q->stop, __ATOMIC_ACQUIRE)) {
 		int did = 0;
 		uint32_t ah = __atomic_load_n(&q->ans_head, __ATOMIC_ACQUIRE);
 		while (q->ans_tail != ah) {
-			uint32_t t = q->ans_tail;
-			q_commit(q, q->ans[t & q->mask]);
+			uint32_t t = q->ans_tail, a = q->ans[t & (2 * q->mask + 1)];
+			if (!(a & ANS_DROP)) q_commit(q, a & ~ANS_NEW);
+			if (!(a & ANS_NEW)) q->outstanding--;
 			__atomic_store_n(&q->ans_tail, t + 1, __ATOMIC_RELEASE);
-			q->outstanding--;
 			did = 1;
 		}
 		if (ring_ready(&q->ring) && q_reap(q, 0)) {
@@ -378,6 +393,8 @@ int qt_reap(struct channel *ch)
 	for (unsigned i = 0; i < ch->nqt && !ch->closed; i++) {
 		struct qthread *q = &ch->qt[i];
 		uint32_t h = __atomic_load_n(&q->post_head, __ATOMIC_ACQUIRE);
+		if (ch->sw.enabled && ch->threaded && q->post_tail != h)
+			switch_handoff(ch, now_ns() - __atomic_load_n(&q->post_ns, __ATOMIC_RELAXED));
 		while (q->post_tail != h) {
 			uint32_t t = q->post_tail++ & q->mask;
 			struct fu_cqe c = { .user_data = (uint64_t)(uint32_t)q->post[2 * t], .res = q->post[2 * t + 1] };
@@ -397,11 +414,24 @@ int qt_commit(struct channel *ch, unsigned idx)
 	set_ring_state(ch, s, ST_KERNEL);
 	struct qthread *q = &ch->qt[s->qid];
 	uint32_t h = q->ans_head;
-	q->ans[h & q->mask] = idx;
+	q->ans[h & (2 * q->mask + 1)] = idx | (s->on_qt ? 0 : ANS_NEW);
+	s->on_qt = 1;
 	__atomic_store_n(&q->ans_head, h + 1, __ATOMIC_RELEASE);
 	q->ans_unwoken = 1;
 	if (ch->dispatch_depth == 0) kick_prepare(ch); /* else the dispatch wakes the threads at its end */
 	return 0;
+}
+
+/* Serving "auto" on the loop's ring: an entry its thread posted goes there (commit_ring follows). The
+ * thread learns it at its next look at the answers; no wake-up: nothing waits for it. */
+void qt_drop(struct channel *ch, unsigned idx)
+{
+	struct slot *s = &ch->slots[idx];
+	struct qthread *q = &ch->qt[s->qid];
+	uint32_t h = q->ans_head;
+	q->ans[h & (2 * q->mask + 1)] = idx | ANS_DROP;
+	s->on_qt = 0;
+	__atomic_store_n(&q->ans_head, h + 1, __ATOMIC_RELEASE);
 }
 
 /* Wakes the threads that sleep with answers to commit: one eventfd write per thread and batch. */
@@ -503,7 +533,7 @@ void qt_free(struct channel *ch)
 	ch->qt_efd = -1;
 }
 
-static int q_init(struct channel *ch, struct qthread *q, unsigned qid, unsigned depth, unsigned flags)
+static int q_init(struct channel *ch, struct qthread *q, unsigned qid, unsigned depth, unsigned flags, int register_entries)
 {
 	unsigned cap = 1;
 	while (cap < depth) cap <<= 1;
@@ -512,12 +542,13 @@ static int q_init(struct channel *ch, struct qthread *q, unsigned qid, unsigned 
 	q->first = qid * depth;
 	q->depth = depth;
 	q->mask = cap - 1;
+	q->register_entries = register_entries;
 	q->efd = -1;
 	q->ring.fd = -1;
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->cv, NULL);
 	q->post = calloc(cap, 2 * sizeof(int32_t));
-	q->ans = calloc(cap, sizeof(uint32_t));
+	q->ans = calloc(2 * cap, sizeof(uint32_t));
 	q->last_cmd = calloc(depth, 1);
 	q->retries = calloc(depth, 1);
 	if (!q->post || !q->ans || !q->last_cmd || !q->retries) return -ENOMEM;
@@ -534,7 +565,7 @@ static int q_init(struct channel *ch, struct qthread *q, unsigned qid, unsigned 
  * Creates the queue threads over the slots set up by channelSetupRing and waits until each has
  * REGISTERed its entries. Returns 0, or throws (and leaves nothing running).
  */
-int qt_setup(napi_env env, struct channel *ch, unsigned queues, unsigned depth, unsigned flags)
+int qt_setup(napi_env env, struct channel *ch, unsigned queues, unsigned depth, unsigned flags, int register_entries)
 {
 	int r = 0;
 	sigset_t all, old;
@@ -554,9 +585,13 @@ int qt_setup(napi_env env, struct channel *ch, unsigned queues, unsigned depth, 
 	}
 	ch->qt_js_sleeping = 1;
 	ch->qt_js_cpu = -1;
-	for (unsigned i = 0; i < ch->nring; i++) ch->slots[i].state = ST_KERNEL;
+	if (register_entries)
+		for (unsigned i = 0; i < ch->nring; i++) {
+			ch->slots[i].state = ST_KERNEL;
+			ch->slots[i].on_qt = 1;
+		}
 	for (unsigned i = 0; i < queues; i++) {
-		if ((r = q_init(ch, &ch->qt[i], i, depth, flags)) < 0) goto fail;
+		if ((r = q_init(ch, &ch->qt[i], i, depth, flags, register_entries)) < 0) goto fail;
 	}
 	/* signals stay with the loop's thread */
 	sigfillset(&all);

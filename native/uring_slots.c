@@ -80,8 +80,9 @@ static int queue_register(struct channel *ch, unsigned idx)
  */
 static void note_caller_cpu(struct channel *ch, uint16_t qid)
 {
-	if (ch->fl.enabled) follow_note(ch, qid);
-	if (!ch->spin.max_ns && !queue_threads_on(ch)) return;
+	if (ch->sw.enabled) switch_note(ch, qid);
+	if (ch->fl.enabled && !ch->threaded) follow_note(ch, qid);
+	if (!ch->spin.max_ns && !ch->threaded) return;
 	int cpu = sched_getcpu(), local = cpu == (int)qid;
 	if (local) {
 		ch->spin.local = LOCAL_COOLDOWN;
@@ -89,7 +90,7 @@ static void note_caller_cpu(struct channel *ch, uint16_t qid)
 	} else if (ch->spin.local) {
 		ch->spin.local--;
 	}
-	if (queue_threads_on(ch)) qt_note_caller(ch, cpu, local); /* the loop's thread may step aside */
+	if (ch->threaded) qt_note_caller(ch, cpu, local); /* the loop's thread may step aside */
 }
 
 /* Returns -1 if the channel got closed (by JavaScript, while events were delivered). */
@@ -122,7 +123,7 @@ static int reap_ring(struct channel *ch)
 {
 	struct fu_cqe c;
 	int n = 0;
-	if (queue_threads_on(ch)) return qt_reap(ch);
+	if (queue_threads_on(ch) && (n = qt_reap(ch)) < 0) return -1;
 	while (ch->has_ring && !ch->closed && fu_ring_pop_cqe(&ch->ring, &c)) {
 		ch->st.cqes++;
 		n++;
@@ -136,7 +137,8 @@ static int reap_ring(struct channel *ch)
 /* Something for us in the ring: a CQE, or (COOP_TASKRUN + TASKRUN_FLAG) task_work that posts one. */
 static int ring_ready(struct channel *ch)
 {
-	if (queue_threads_on(ch)) return qt_ready(ch);
+	if (queue_threads_on(ch) && qt_ready(ch)) return 1;
+	if (!ch->has_ring) return 0;
 	if (fu_ring_cq_ready(&ch->ring)) return 1;
 	return (ch->ring.flags & IORING_SETUP_COOP_TASKRUN) && (ch->ring.flags & IORING_SETUP_TASKRUN_FLAG) &&
 	       fu_ring_taskrun_needed(&ch->ring);
@@ -156,8 +158,8 @@ enum spin_result { SPIN_NONE, SPIN_WORK, SPIN_DEADLINE };
 static enum spin_result spin_for_work(struct channel *ch, uint64_t deadline)
 {
 	/* queue threads: a caller on our CPU is served by its queue thread, which sched_yield lets run */
-	if (!ch->spin.cur_ns || (ch->spin.local && !queue_threads_on(ch)) || ch->ring_held || ch->npending) return SPIN_NONE;
-	if (!queue_threads_on(ch) && (ch->ring.flags & IORING_SETUP_COOP_TASKRUN) && !(ch->ring.flags & IORING_SETUP_TASKRUN_FLAG))
+	if (!ch->spin.cur_ns || (ch->spin.local && !ch->threaded) || ch->ring_held || ch->npending) return SPIN_NONE;
+	if (!ch->threaded && (ch->ring.flags & IORING_SETUP_COOP_TASKRUN) && !(ch->ring.flags & IORING_SETUP_TASKRUN_FLAG))
 		return SPIN_NONE;
 	uint64_t start = now_ns(), t = start, end = start + ch->spin.cur_ns;
 	bool cut = end > deadline;
@@ -172,7 +174,7 @@ static enum spin_result spin_for_work(struct channel *ch, uint64_t deadline)
 			if (ch->spin.cur_ns < 1000) ch->spin.cur_ns = 0;
 			return SPIN_NONE;
 		}
-		if (queue_threads_on(ch)) sched_yield(); /* measured: better than yielding every 2 or 10 µs */
+		if (ch->threaded) sched_yield(); /* measured: better than yielding every 2 or 10 µs */
 		else cpu_relax();
 	}
 	ch->st.spin_ns += (double)(now_ns() - start);
@@ -220,7 +222,7 @@ void on_ring_poll(uv_poll_t *h, int status, int events)
 	}
 	uint64_t deadline = start + MAX_POLL_NS;
 	for (int round = 0; round < MAX_SPIN_ROUNDS && !ch->closed; round++) {
-		if (!queue_threads_on(ch) && (ch->ring.flags & IORING_SETUP_COOP_TASKRUN) && fu_ring_taskrun_needed(&ch->ring)) {
+		if (ch->has_ring && (ch->ring.flags & IORING_SETUP_COOP_TASKRUN) && fu_ring_taskrun_needed(&ch->ring)) {
 			/* COOP_TASKRUN: the completions are posted by task_work that only runs when we enter the
 			 * kernel (doc §5.1); the wake-up itself does not run it */
 			ch->enters_ul++;
@@ -273,7 +275,7 @@ napi_value fu_channel_set_serving(napi_env env, napi_callback_info info)
 	uv_loop_t *loop = NULL;
 	if (follow && napi_get_uv_event_loop(env, &loop) != napi_ok) loop = NULL;
 	follow_stop(ch);
-	follow_init(ch, follow && ch->has_ring && !queue_threads_on(ch) && !(ch->ring.flags & IORING_SETUP_SQPOLL), loop);
+	follow_init(ch, follow && ch->has_ring && !(ch->ring.flags & IORING_SETUP_SQPOLL), loop);
 	return js_undefined(env);
 }
 
@@ -306,8 +308,7 @@ napi_value fu_channel_setup_ring(napi_env env, napi_callback_info info)
 {
 	napi_value argv[7];
 	struct channel *ch;
-	uint32_t queues, depth, extra;
-	int threaded;
+	uint32_t queues, depth, extra, serving;
 	void *hdr_data;
 	size_t hdr_len;
 	bool is_array;
@@ -316,8 +317,13 @@ napi_value fu_channel_setup_ring(napi_env env, napi_callback_info info)
 	if (fu_args(env, info, 7, argv, "channelSetupRing") || !(ch = get_channel(env, argv[0])) ||
 	    fu_get_uint32(env, argv[1], "queues", &queues) || fu_get_uint32(env, argv[2], "depth", &depth) ||
 	    fu_get_bytes(env, argv[3], "headers", &hdr_data, &hdr_len) || fu_get_uint32(env, argv[5], "extraFlags", &extra) ||
-	    fu_get_bool(env, argv[6], "threads", &threaded))
+	    fu_get_uint32(env, argv[6], "serving", &serving))
 		return NULL;
+	if (serving > 2) {
+		fu_throw_range_error(env, "channelSetupRing: serving must be 0 (the loop's thread), 1 (queue threads) or 2 (auto), got %u", serving);
+		return NULL;
+	}
+	int threaded = serving != 0;
 	if (ch->closed) {
 		fu_throw_error(env, "EBADF", EBADF, "channelSetupRing: the channel is closed");
 		return NULL;
@@ -338,10 +344,10 @@ napi_value fu_channel_setup_ring(napi_env env, napi_callback_info info)
 	if (threaded && (extra & (IORING_SETUP_SQPOLL | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN))) {
 		/* the rings are created here and used by the queue threads */
 		fu_throw_error(env, "EINVAL", EINVAL,
-			       "channelSetupRing: SQPOLL, SINGLE_ISSUER and DEFER_TASKRUN cannot be used with queue threads");
+			       "channelSetupRing: SQPOLL, SINGLE_ISSUER and DEFER_TASKRUN cannot be used with queue threads (serving 1 or 2)");
 		return NULL;
 	}
-	if (!threaded && (extra & IORING_SETUP_DEFER_TASKRUN)) {
+	if (extra & IORING_SETUP_DEFER_TASKRUN) {
 		fu_throw_error(env, "EINVAL", EINVAL,
 			       "channelSetupRing: IORING_SETUP_DEFER_TASKRUN cannot be used with a uv_poll on the ring fd "
 			       "(completions would only be posted inside io_uring_enter)");
@@ -386,14 +392,15 @@ napi_value fu_channel_setup_ring(napi_env env, napi_callback_info info)
 		iov[s][1].iov_len = sl->payload_len;
 	}
 
-	if (threaded) {
+	if (serving == 1) {
 		ch->ring_iov = iov;
 		ch->nring = ch->nslots = nring;
-		if (qt_setup(env, ch, queues, depth, extra)) {
+		if (qt_setup(env, ch, queues, depth, extra, 1)) {
 			ch->ring_iov = NULL;
 			ch->nring = ch->nslots = 0;
 			goto fail_refs;
 		}
+		ch->threaded = 1;
 		return js_undefined(env);
 	}
 	unsigned entries = 1;
@@ -472,6 +479,9 @@ napi_value fu_channel_setup_ring(napi_env env, napi_callback_info info)
 		ring_setup_failed(env, (unsigned)fail_idx, ch->slots[fail_idx].qid, fail_err);
 		return NULL;
 	}
+	/* auto: the threads start idle; the entries go to them when two callers are served (serve_switch.c) */
+	if (serving == 2 && qt_setup(env, ch, queues, depth, extra, 0)) return NULL;
+	switch_init(ch, serving == 2);
 	return js_undefined(env);
 
 fail_refs:
@@ -493,6 +503,7 @@ int commit_ring(struct channel *ch, unsigned idx)
 	if (!sqe) return -EAGAIN;
 	memcpy(&commit_id, s->header + FU_URING_COMMIT_ID_OFFSET, sizeof(commit_id));
 	prep_uring_cmd(sqe, idx, s->qid, FUSE_IO_URING_CMD_COMMIT_AND_FETCH, commit_id);
+	if (s->on_qt) qt_drop(ch, idx); /* serving "auto": from its thread's ring to ours */
 	set_ring_state(ch, s, ST_KERNEL);
 	s->last_cmd = FUSE_IO_URING_CMD_COMMIT_AND_FETCH;
 	if (ch->dispatch_depth > 0) return 0; /* the dispatch flushes when JavaScript returns */

@@ -51,6 +51,13 @@ export interface ChannelStats {
   unfollows: number;
   followStarved: number;
   following: number;
+  /** Serving 'auto' (serve_switch.c): whether the queue threads serve now (1) or the loop's thread
+   * (0), the switches each way, and of those to the loop the ones because the threads' hand-offs
+   * waited for a CPU. */
+  threaded: number;
+  toThreads: number;
+  toLoop: number;
+  switchStarved: number;
 }
 
 export interface FusermountResult {
@@ -94,7 +101,7 @@ export interface Native {
    * Returns when every REGISTER has been issued; throws (with .errno) if one failed at once.
    */
   channelSetupRing(ch: NativeChannel, queues: number, depth: number, headers: ArrayBuffer,
-    payloads: readonly (ArrayBuffer | Uint8Array)[], extraFlags: number, threads: boolean): void;
+    payloads: readonly (ArrayBuffer | Uint8Array)[], extraFlags: number, serving: 0 | 1 | 2): void;
   /** How long (µs, 0 = never) to watch for the next request (and, in a queue thread, for JavaScript's
    * answer) before sleeping, and whether to follow a lone caller's CPU at SCHED_IDLE (loop-thread
    * model only); see docs/performance.md. */

@@ -74,13 +74,16 @@ export interface MountOptions {
   /**
    * io_uring only: serve each queue's ring from a native thread pinned to the queue's CPU, which
    * hands the requests to JavaScript through shared memory (true), or serve every ring entry from
-   * the JavaScript thread itself (false). The threads keep the kernel's wake-ups on the caller's
-   * CPU and serve several callers at once fastest, but keep two CPUs busy for one caller and slow
-   * down badly when other tasks want the CPUs; see docs/performance.md. Default false.
+   * the JavaScript thread itself (false), or switch between the two as the callers come ('auto'):
+   * the threads while callers on several CPUs send requests at once, the JavaScript thread while
+   * one caller does, or when the threads' hand-offs wait for a CPU that other tasks keep busy. The
+   * threads serve several callers at once fastest, but keep two CPUs busy for one caller and slow
+   * down badly under CPU contention; see docs/performance.md. Default 'auto' (false when
+   * ringSetupFlags has SQPOLL or SINGLE_ISSUER, which need one thread).
    */
-  queueThreads?: boolean;
+  queueThreads?: boolean | 'auto';
   /**
-   * io_uring without queue threads: when one caller at a time sends requests from another CPU,
+   * io_uring, while the loop's thread serves the ring: when one caller at a time sends requests from another CPU,
    * move the loop's thread to that CPU and run it at SCHED_IDLE there, so that the caller is woken
    * where it sleeps and the pair shares one CPU; it ends as soon as requests come from elsewhere,
    * overlap, or the thread waits for its CPU (docs/performance.md). Needs CAP_SYS_NICE or
@@ -90,7 +93,7 @@ export interface MountOptions {
 }
 
 export const MiB = 1024 * 1024;
-export const DEFAULTS = { queueDepth: 32, maxWrite: MiB, timeGran: 1, fsName: 'fuse-uring', pollSpinMicros: 400, queueThreads: false, followCaller: true } as const;
+export const DEFAULTS = { queueDepth: 32, maxWrite: MiB, timeGran: 1, fsName: 'fuse-uring', pollSpinMicros: 400, queueThreads: 'auto', followCaller: true } as const;
 export const MAX_WRITE_LIMIT = 16 * MiB;
 export const MAX_QUEUE_DEPTH = 4096;
 /** requestTimeout bounds: 10 ms … 24 h (0 = off). */
@@ -120,7 +123,7 @@ function intIn(name: string, v: unknown, lo: number, hi: number): void {
 }
 
 const booleans = ['allowOther', 'defaultPermissions', 'autoUnmount', 'force', 'readOnly', 'posixLocks', 'flockLocks',
-  'dontMask', 'noOpenSupport', 'noOpendirSupport', 'handleKillpriv', 'passthrough', 'writeback', 'queueThreads', 'followCaller'] as const;
+  'dontMask', 'noOpenSupport', 'noOpendirSupport', 'handleKillpriv', 'passthrough', 'writeback', 'followCaller'] as const;
 
 
 /** Throws OptionError naming the first invalid option and what it should be. */
@@ -128,6 +131,9 @@ export function validateOptions(o: MountOptions): void {
   if (o === null || typeof o !== 'object') throw new OptionError('options must be an object');
   if (o.transport !== undefined && !['auto', 'uring', 'dev'].includes(o.transport)) {
     throw new OptionError(`transport must be 'auto', 'uring' or 'dev' (got ${JSON.stringify(o.transport)})`);
+  }
+  if (o.queueThreads !== undefined && o.queueThreads !== true && o.queueThreads !== false && o.queueThreads !== 'auto') {
+    throw new OptionError(`queueThreads must be true, false or 'auto' (got ${JSON.stringify(o.queueThreads)})`);
   }
   intIn('queueDepth', o.queueDepth, 1, MAX_QUEUE_DEPTH);
   intIn('maxWrite', o.maxWrite, 4096, MAX_WRITE_LIMIT);
@@ -179,10 +185,18 @@ function checkCombinations(o: MountOptions): void {
     if (unknown) throw new OptionError(`ringSetupFlags: 0x${unknown.toString(16)} not supported (allowed: SQPOLL, SQ_AFF, CLAMP, SUBMIT_ALL, COOP_TASKRUN, TASKRUN_FLAG, CQE32, SINGLE_ISSUER)`);
     if ((rf & RingSetup.TASKRUN_FLAG) && !(rf & RingSetup.COOP_TASKRUN)) throw new OptionError('ringSetupFlags: TASKRUN_FLAG (0x200) needs COOP_TASKRUN (0x100)');
     if ((rf & RingSetup.SQ_AFF) && !(rf & RingSetup.SQPOLL)) throw new OptionError('ringSetupFlags: SQ_AFF (0x4) needs SQPOLL (0x2)');
-    if ((rf & (RingSetup.SQPOLL | RingSetup.SINGLE_ISSUER)) && (o.queueThreads ?? DEFAULTS.queueThreads)) {
+    // Unset, queueThreads gives way to these flags (servingModel).
+    if ((rf & (RingSetup.SQPOLL | RingSetup.SINGLE_ISSUER)) && o.queueThreads !== undefined && o.queueThreads !== false) {
       throw new OptionError('ringSetupFlags: SQPOLL (0x2) and SINGLE_ISSUER (0x1000) need one thread serving the ring: set queueThreads: false (-o no_queue_threads)');
     }
   }
+}
+
+/** Who serves the ring entries: MountOptions.queueThreads, or without it the default unless the
+ * ring flags need one thread (SQPOLL, SINGLE_ISSUER). */
+export function servingModel(o: MountOptions): boolean | 'auto' {
+  if (o.queueThreads !== undefined) return o.queueThreads;
+  return (o.ringSetupFlags ?? 0) & (RingSetup.SQPOLL | RingSetup.SINGLE_ISSUER) ? false : DEFAULTS.queueThreads;
 }
 
 /** `-o` names, as fusermount/libfuse users write them, onto MountOptions. */
@@ -201,7 +215,7 @@ const valueNames: Record<string, keyof MountOptions> = {
 /** Accepted for compatibility: they are already what fuse-uring does. */
 const implied = new Set(['rw', 'nosuid', 'nodev', 'async_read', 'big_writes']);
 /** The -o names parseOptionString understands, for --help. */
-export const OPTION_NAMES = [...Object.keys(flagNames), ...Object.keys(valueNames).map((n) => `${n}=N`), 'no_default_permissions', 'no_queue_threads', 'no_follow_caller', ...implied];
+export const OPTION_NAMES = [...Object.keys(flagNames), ...Object.keys(valueNames).map((n) => `${n}=N`), 'no_default_permissions', 'no_queue_threads', 'queue_threads=auto', 'no_follow_caller', ...implied];
 
 /**
  * Parses "allow_other,fsname=x,max_write=131072". `no_default_permissions` sets
@@ -217,6 +231,11 @@ export function parseOptionString(s: string, into: MountOptions = {}): MountOpti
     const value = eq < 0 ? undefined : item.slice(eq + 1);
     if (name === 'no_default_permissions' && value === undefined) { out.defaultPermissions = false; continue; }
     if (name === 'no_queue_threads' && value === undefined) { out.queueThreads = false; continue; }
+    if (name === 'queue_threads' && value !== undefined) {
+      if (value !== 'auto') throw new OptionError(`-o queue_threads takes no value or =auto (got ${JSON.stringify(value)})`);
+      out.queueThreads = 'auto';
+      continue;
+    }
     if (name === 'no_follow_caller' && value === undefined) { out.followCaller = false; continue; }
     if (implied.has(name) && value === undefined) continue;
     if (flagNames[name] && value === undefined) { out[flagNames[name]] = true; continue; }

@@ -10,7 +10,7 @@ import { Notifier } from './notify.js';
 import { Errno, FuseError } from './errors.js';
 import { decodeInit, encodeInitReply, negotiate, payloadSize, type Negotiated } from './init.js';
 import { checkMountpoint, mountFuse, releaseHelper, stillMounted, unmountFuse, MountError, type Mounted } from './mount.js';
-import { OptionError, validateOptions, DEFAULTS, type MountOptions } from './options.js';
+import { OptionError, validateOptions, servingModel, DEFAULTS, type MountOptions } from './options.js';
 import { preflight, probeEnvironment, URING_FIX } from './preflight.js';
 import { Watcher } from './watcher.js';
 import { possibleCpus } from './cpus.js';
@@ -121,7 +121,7 @@ async function start(m: Mounted, fs: Filesystem, o: MountOptions, tryUring: bool
   let queues = 0;
   if (neg.flags & Init.OVER_IO_URING) {
     queues = possibleCpus();
-    transport = UringTransport.open(m.fd, { queues, depth, payloadSize: payload, devPayloadSize: devPayload, setupFlags: o.ringSetupFlags, spinMicros: o.pollSpinMicros ?? DEFAULTS.pollSpinMicros, threads: o.queueThreads ?? DEFAULTS.queueThreads, follow: o.followCaller ?? DEFAULTS.followCaller });
+    transport = UringTransport.open(m.fd, { queues, depth, payloadSize: payload, devPayloadSize: devPayload, setupFlags: o.ringSetupFlags, spinMicros: o.pollSpinMicros ?? DEFAULTS.pollSpinMicros, threads: servingModel(o), follow: o.followCaller ?? DEFAULTS.followCaller });
   } else {
     transport = DevTransport.open(m.fd, depth, devPayload);
   }

@@ -17,8 +17,9 @@ export interface RingGeometry {
   setupFlags: number | undefined;
   /** µs to watch the CQ for the next request before sleeping (0: never). */
   spinMicros: number;
-  /** One native thread per queue, pinned to its CPU (MountOptions.queueThreads). */
-  threads: boolean;
+  /** Who serves the ring entries (MountOptions.queueThreads): the loop's thread, one native thread
+   * per queue pinned to its CPU, or either as the callers come ('auto'). */
+  threads: boolean | 'auto';
   /** Follow a lone caller's CPU (MountOptions.followCaller; the addon ignores it with queue threads). */
   follow: boolean;
 }
@@ -32,6 +33,9 @@ export interface RingGeometry {
  */
 export const DEFAULT_RING_FLAGS = 0x100 | 0x200;
 
+/** channelSetupRing's serving argument. */
+const SERVING = { false: 0, true: 1, auto: 2 } as const;
+
 export class UringTransport extends Transport {
   private constructor(fd: number) {
     super('uring', native.channelCreate(fd));
@@ -42,7 +46,7 @@ export class UringTransport extends Transport {
     const t = new UringTransport(fd);
     try {
       const { headers, payloads } = t.allocate(g.queues * g.depth, g.payloadSize, true);
-      native.channelSetupRing(t.ch, g.queues, g.depth, headers, payloads, g.setupFlags ?? DEFAULT_RING_FLAGS, g.threads);
+      native.channelSetupRing(t.ch, g.queues, g.depth, headers, payloads, g.setupFlags ?? DEFAULT_RING_FLAGS, SERVING[String(g.threads) as keyof typeof SERVING]);
       native.channelSetServing(t.ch, g.spinMicros, g.follow);
       t.addDevSlots(DEV_SLOTS_WITH_RING, g.devPayloadSize);
     } catch (e) {

@@ -87,7 +87,8 @@ test('options that contradict each other are refused before anything else', () =
     [{ ringSetupFlags: 0x40 }, /ringSetupFlags: 0x40 not supported/],
     [{ ringSetupFlags: 0x2, queueThreads: true }, /SQPOLL .* need one thread serving the ring: set queueThreads: false/],
     [{ ringSetupFlags: 0x1000, queueThreads: true }, /SINGLE_ISSUER .*queueThreads: false/],
-    [{ queueThreads: 'no' as never }, /queueThreads must be true or false/],
+    [{ ringSetupFlags: 0x2, queueThreads: 'auto' }, /SQPOLL .* need one thread serving the ring: set queueThreads: false/],
+    [{ queueThreads: 'no' as never }, /queueThreads must be true, false or 'auto' \(got "no"\)/],
     [{ followCaller: 1 as never }, /followCaller must be true or false/],
     [{ requestTimeout: 5 }, /requestTimeout must be an integer from 10 to 86400000/],
     [{ requestTimeout: 1.5 }, /requestTimeout/],
@@ -97,7 +98,7 @@ test('options that contradict each other are refused before anything else', () =
     assert.throws(() => validateOptions(o), (e: Error) => e instanceof OptionError && re.test(e.message), JSON.stringify(o));
   }
   for (const o of [{ timeGran: 1000 }, { timeGran: 1e9 }, { requestTimeout: 0 }, { requestTimeout: 30_000 }, { ringSetupFlags: 0x300 },
-    { ringSetupFlags: 0x1002, queueThreads: false }, { ringSetupFlags: 0x2 }, { followCaller: false }, { maxBackground: 20, congestionThreshold: 15 }, { passthrough: true, writeback: false }]) {
+    { ringSetupFlags: 0x1002, queueThreads: false }, { ringSetupFlags: 0x2 }, { queueThreads: 'auto' as const }, { followCaller: false }, { maxBackground: 20, congestionThreshold: 15 }, { passthrough: true, writeback: false }]) {
     validateOptions(o);
   }
 });

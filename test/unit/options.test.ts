@@ -24,6 +24,8 @@ test('-o strings map onto options; unknown ones are refused', () => {
   assert.deepEqual(parseOptionString('no_default_permissions', { defaultPermissions: true }), { defaultPermissions: false });
   assert.deepEqual(parseOptionString('no_queue_threads'), { queueThreads: false });
   assert.deepEqual(parseOptionString('queue_threads'), { queueThreads: true });
+  assert.deepEqual(parseOptionString('queue_threads=auto'), { queueThreads: 'auto' });
+  assert.throws(() => parseOptionString('queue_threads=yes'), /-o queue_threads takes no value or =auto \(got "yes"\)/);
   assert.deepEqual(parseOptionString('no_follow_caller'), { followCaller: false });
   assert.deepEqual(parseOptionString('follow_caller'), { followCaller: true });
   assert.throws(() => parseOptionString('nonsense'), /unknown mount option -o nonsense/);
