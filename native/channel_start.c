@@ -6,6 +6,23 @@
 #include <stdbool.h>
 #include <string.h>
 
+static int init_poll(napi_env env, struct channel *ch, uv_poll_t *h, int *done, int fd, const char *what)
+{
+	if (*done) return 0;
+	int r = uv_poll_init(ch->loop, h, fd);
+	if (r < 0) return fu_throw_error(env, uv_err_name(r), -r, "uv_poll_init(%s): %s", what, uv_strerror(r));
+	h->data = ch;
+	*done = 1;
+	ch->handles_open++;
+	return 0;
+}
+
+static int start_poll(napi_env env, uv_poll_t *h, const char *what)
+{
+	int r = uv_poll_start(h, UV_READABLE, on_ring_poll);
+	return r < 0 ? fu_throw_error(env, uv_err_name(r), -r, "uv_poll_start(%s): %s", what, uv_strerror(r)) : 0;
+}
+
 napi_value fu_channel_start(napi_env env, napi_callback_info info)
 {
 	napi_value argv[3];
@@ -49,42 +66,19 @@ napi_value fu_channel_start(napi_env env, napi_callback_info info)
 	if (!ch->events_ref) FU_NAPI_V(env, napi_create_reference(env, argv[1], 1, &ch->events_ref));
 	if (!ch->cb_ref) FU_NAPI_V(env, napi_create_reference(env, argv[2], 1, &ch->cb_ref));
 
-	if ((ch->has_ring || queue_threads_on(ch)) && !ch->ring_poll_init) {
-		/* queue threads: their eventfd stands for the ring */
-		r = uv_poll_init(ch->loop, &ch->ring_poll, ch->has_ring ? ch->ring.fd : ch->qt_efd);
-		if (r < 0) {
-			fu_throw_error(env, uv_err_name(r), -r, "uv_poll_init(io_uring fd): %s", uv_strerror(r));
-			return NULL;
-		}
-		ch->ring_poll.data = ch;
-		ch->ring_poll_init = 1;
-		ch->handles_open++;
-	}
-	if (ch->has_ring && queue_threads_on(ch) && !ch->qt_poll_init) {
-		/* serving "auto": the threads' eventfd next to the loop's ring */
-		r = uv_poll_init(ch->loop, &ch->qt_poll, ch->qt_efd);
-		if (r < 0) {
-			fu_throw_error(env, uv_err_name(r), -r, "uv_poll_init(queue threads' eventfd): %s", uv_strerror(r));
-			return NULL;
-		}
-		ch->qt_poll.data = ch;
-		ch->qt_poll_init = 1;
-		ch->handles_open++;
-	}
+	/* queue threads alone: their eventfd stands for the ring; serving "auto": it is polled next to the ring */
+	if ((ch->has_ring || queue_threads_on(ch)) &&
+	    init_poll(env, ch, &ch->ring_poll, &ch->ring_poll_init, ch->has_ring ? ch->ring.fd : ch->qt_efd, "io_uring fd"))
+		return NULL;
+	if (ch->has_ring && queue_threads_on(ch) && init_poll(env, ch, &ch->qt_poll, &ch->qt_poll_init, ch->qt_efd, "queue threads' eventfd"))
+		return NULL;
 	if (ch->ndev && !ch->dev_poll_init) {
 		int fl = fcntl(ch->fd, F_GETFL);
 		if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(ch->fd, F_SETFL, fl | O_NONBLOCK) < 0)) {
 			fu_throw_errno(env, "fcntl(/dev/fuse, O_NONBLOCK)", errno);
 			return NULL;
 		}
-		r = uv_poll_init(ch->loop, &ch->dev_poll, ch->fd);
-		if (r < 0) {
-			fu_throw_error(env, uv_err_name(r), -r, "uv_poll_init(/dev/fuse): %s", uv_strerror(r));
-			return NULL;
-		}
-		ch->dev_poll.data = ch;
-		ch->dev_poll_init = 1;
-		ch->handles_open++;
+		if (init_poll(env, ch, &ch->dev_poll, &ch->dev_poll_init, ch->fd, "/dev/fuse")) return NULL;
 	}
 	if (!ch->prepare_init) {
 		r = uv_prepare_init(ch->loop, &ch->prepare);
@@ -97,20 +91,9 @@ napi_value fu_channel_start(napi_env env, napi_callback_info info)
 		ch->handles_open++;
 		uv_unref((uv_handle_t *)&ch->prepare); /* it never keeps the loop alive by itself */
 	}
-	if (ch->ring_poll_init) {
-		r = uv_poll_start(&ch->ring_poll, UV_READABLE, on_ring_poll);
-		if (r < 0) {
-			fu_throw_error(env, uv_err_name(r), -r, "uv_poll_start(io_uring fd): %s", uv_strerror(r));
-			return NULL;
-		}
-	}
-	if (ch->qt_poll_init) {
-		r = uv_poll_start(&ch->qt_poll, UV_READABLE, on_ring_poll);
-		if (r < 0) {
-			fu_throw_error(env, uv_err_name(r), -r, "uv_poll_start(queue threads' eventfd): %s", uv_strerror(r));
-			return NULL;
-		}
-	}
+	if ((ch->ring_poll_init && start_poll(env, &ch->ring_poll, "io_uring fd")) ||
+	    (ch->qt_poll_init && start_poll(env, &ch->qt_poll, "queue threads' eventfd")))
+		return NULL;
 	/* a started channel is a GC root (like an active socket) until channelClose */
 	FU_NAPI_V(env, napi_create_reference(env, argv[0], 1, &ch->self_ref));
 	ch->started = 1;
