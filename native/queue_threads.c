@@ -36,6 +36,7 @@
 #define ANS_NEW 0x80000000u
 /* The thread posted the entry, the loop's ring commits it: only no longer outstanding. */
 #define ANS_DROP 0x40000000u
+#define ANS_MASK(q) (2 * (q)->mask + 1)
 
 struct qthread {
 	struct channel *ch;
@@ -242,7 +243,16 @@ static int ans_ready(struct qthread *q)
 	return __atomic_load_n(&q->ans_head, __ATOMIC_ACQUIRE) != q->ans_tail;
 }
 
-/* REGISTERs every entry and reports to the setup, which waits for it. */
+/* Tells the setup, which waits for it, that the thread is ready (reg_err says how it went). */
+static void q_ready(struct qthread *q)
+{
+	pthread_mutex_lock(&q->mu);
+	q->reg_done = 1;
+	pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* REGISTERs every entry. */
 static void q_register_all(struct qthread *q)
 {
 	for (unsigned i = 0; i < q->depth; i++) q_register(q, i);
@@ -255,10 +265,6 @@ static void q_register_all(struct qthread *q)
 		q->reg_err = EBUSY;
 		q->reg_idx = (int)q->first;
 	}
-	pthread_mutex_lock(&q->mu);
-	q->reg_done = 1;
-	pthread_cond_signal(&q->cv);
-	pthread_mutex_unlock(&q->mu);
 }
 
 static void *q_main(void *arg)
@@ -277,21 +283,15 @@ static void *q_main(void *arg)
 	if (!CPU_ISSET(q->qid, &q->wide_set) || pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
 		q->wide = -1; /* its CPU is outside our cpuset: run where we may, for good */
 
-	if (q->register_entries) {
-		q_register_all(q);
-		if (q->reg_err) return NULL;
-	} else {
-		/* serving "auto": the entries start on the loop's ring and come here as they are answered */
-		pthread_mutex_lock(&q->mu);
-		q->reg_done = 1;
-		pthread_cond_signal(&q->cv);
-		pthread_mutex_unlock(&q->mu);
-	}
+	/* serving "auto": the entries start on the loop's ring and come here as they are answered */
+	if (q->register_entries) q_register_all(q);
+	q_ready(q);
+	if (q->reg_err) return NULL;
 	while (!__atomic_load_n(&q->stop, __ATOMIC_ACQUIRE)) {
 		int did = 0;
 		uint32_t ah = __atomic_load_n(&q->ans_head, __ATOMIC_ACQUIRE);
 		while (q->ans_tail != ah) {
-			uint32_t t = q->ans_tail, a = q->ans[t & (2 * q->mask + 1)];
+			uint32_t t = q->ans_tail, a = q->ans[t & ANS_MASK(q)];
 			if (!(a & ANS_DROP)) q_commit(q, a & ~ANS_NEW);
 			if (!(a & ANS_NEW)) q->outstanding--;
 			__atomic_store_n(&q->ans_tail, t + 1, __ATOMIC_RELEASE);
@@ -406,6 +406,13 @@ int qt_reap(struct channel *ch)
 	return ch->closed ? -1 : n;
 }
 
+static void ans_push(struct qthread *q, uint32_t a)
+{
+	uint32_t h = q->ans_head;
+	q->ans[h & ANS_MASK(q)] = a;
+	__atomic_store_n(&q->ans_head, h + 1, __ATOMIC_RELEASE);
+}
+
 int qt_commit(struct channel *ch, unsigned idx)
 {
 	struct slot *s = &ch->slots[idx];
@@ -413,10 +420,8 @@ int qt_commit(struct channel *ch, unsigned idx)
 	if (s->state != ST_USER) return -EINVAL;
 	set_ring_state(ch, s, ST_KERNEL);
 	struct qthread *q = &ch->qt[s->qid];
-	uint32_t h = q->ans_head;
-	q->ans[h & (2 * q->mask + 1)] = idx | (s->on_qt ? 0 : ANS_NEW);
+	ans_push(q, idx | (s->on_qt ? 0 : ANS_NEW));
 	s->on_qt = 1;
-	__atomic_store_n(&q->ans_head, h + 1, __ATOMIC_RELEASE);
 	q->ans_unwoken = 1;
 	if (ch->dispatch_depth == 0) kick_prepare(ch); /* else the dispatch wakes the threads at its end */
 	return 0;
@@ -427,11 +432,8 @@ int qt_commit(struct channel *ch, unsigned idx)
 void qt_drop(struct channel *ch, unsigned idx)
 {
 	struct slot *s = &ch->slots[idx];
-	struct qthread *q = &ch->qt[s->qid];
-	uint32_t h = q->ans_head;
-	q->ans[h & (2 * q->mask + 1)] = idx | ANS_DROP;
+	ans_push(&ch->qt[s->qid], idx | ANS_DROP);
 	s->on_qt = 0;
-	__atomic_store_n(&q->ans_head, h + 1, __ATOMIC_RELEASE);
 }
 
 /* Wakes the threads that sleep with answers to commit: one eventfd write per thread and batch. */
@@ -563,7 +565,8 @@ static int q_init(struct channel *ch, struct qthread *q, unsigned qid, unsigned 
 
 /*
  * Creates the queue threads over the slots set up by channelSetupRing and waits until each has
- * REGISTERed its entries. Returns 0, or throws (and leaves nothing running).
+ * REGISTERed its entries (or, with register_entries 0, is ready for entries the loop's ring hands
+ * over). Returns 0, or throws (and leaves nothing running).
  */
 int qt_setup(napi_env env, struct channel *ch, unsigned queues, unsigned depth, unsigned flags, int register_entries)
 {

@@ -32,14 +32,10 @@
 
 void switch_init(struct channel *ch, int on)
 {
-	struct channel_switch *sw = &ch->sw;
-	sw->enabled = on && queue_threads_on(ch) && ch->has_ring;
-	sw->last_qid = -1;
-	sw->turns = 0;
-	sw->seen = 0;
-	sw->slow = 0;
-	sw->resume_at = 0;
-	sw->backoff_ns = BASE_BACKOFF_NS;
+	/* once, at setup, on the zeroed channel */
+	ch->sw.enabled = on && queue_threads_on(ch) && ch->has_ring;
+	ch->sw.last_qid = -1;
+	ch->sw.backoff_ns = BASE_BACKOFF_NS;
 }
 
 static void to_threads(struct channel *ch, uint64_t now)

@@ -20,7 +20,7 @@ export interface RingGeometry {
   /** Who serves the ring entries (MountOptions.queueThreads): the loop's thread, one native thread
    * per queue pinned to its CPU, or either as the callers come ('auto'). */
   threads: boolean | 'auto';
-  /** Follow a lone caller's CPU (MountOptions.followCaller; the addon ignores it with queue threads). */
+  /** Follow a lone caller's CPU (MountOptions.followCaller) while the loop's thread serves the ring. */
   follow: boolean;
 }
 
@@ -33,9 +33,6 @@ export interface RingGeometry {
  */
 export const DEFAULT_RING_FLAGS = 0x100 | 0x200;
 
-/** channelSetupRing's serving argument. */
-const SERVING = { false: 0, true: 1, auto: 2 } as const;
-
 export class UringTransport extends Transport {
   private constructor(fd: number) {
     super('uring', native.channelCreate(fd));
@@ -46,7 +43,7 @@ export class UringTransport extends Transport {
     const t = new UringTransport(fd);
     try {
       const { headers, payloads } = t.allocate(g.queues * g.depth, g.payloadSize, true);
-      native.channelSetupRing(t.ch, g.queues, g.depth, headers, payloads, g.setupFlags ?? DEFAULT_RING_FLAGS, SERVING[String(g.threads) as keyof typeof SERVING]);
+      native.channelSetupRing(t.ch, g.queues, g.depth, headers, payloads, g.setupFlags ?? DEFAULT_RING_FLAGS, g.threads === 'auto' ? 2 : g.threads ? 1 : 0);
       native.channelSetServing(t.ch, g.spinMicros, g.follow);
       t.addDevSlots(DEV_SLOTS_WITH_RING, g.devPayloadSize);
     } catch (e) {

@@ -200,8 +200,12 @@ export class MirrorFs implements Filesystem {
   unlink(_ctx: RequestContext, parent: NodeId, name: string): Promise<void> | void {
     const b = component(name);
     const p = this.nodes.get(parent);
-    if (this.fds.use(p, (pfd) => this.linksAt(pfd, b) > 1)) return this.fds.use(p, (pfd) => unlinkNow(procChild(pfd, b)));
-    return this.fds.useAsync(p, (pfd) => unlinkAsync(procChild(pfd, b)));
+    const onLoop = this.fds.use(p, (pfd) => {
+      if (this.linksAt(pfd, b) <= 1) return false;
+      unlinkNow(procChild(pfd, b));
+      return true;
+    });
+    if (!onLoop) return this.fds.useAsync(p, (pfd) => unlinkAsync(procChild(pfd, b)));
   }
 
   rmdir(_ctx: RequestContext, parent: NodeId, name: string): Promise<void> {
@@ -566,7 +570,6 @@ export class MirrorFs implements Filesystem {
     return this.entry(this.nodes.found(st.key, st.type, st.btime, parent, name), st);
   }
 
-  /** The known node now at `name` in the directory `dirfd`, if any (for renames). */
   /** The link count of a name's inode; 0 if there is no such name (the operation then says why). */
   private linksAt(dirfd: number, name: Buffer): number {
     try {
@@ -576,6 +579,7 @@ export class MirrorFs implements Filesystem {
     }
   }
 
+  /** The known node now at `name` in the directory `dirfd`, if any (for renames). */
   private knownAt(dirfd: number, name: Buffer): Node | undefined {
     try {
       return this.nodes.known(statAt(dirfd, name).key);
