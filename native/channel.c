@@ -336,6 +336,7 @@ napi_value fu_channel_create(napi_env env, napi_callback_info info)
 	ch->fd = fd;
 	ch->ring.fd = -1;
 	ch->qt_efd = -1;
+	ch->own_qid = -1;
 	follow_init(ch, 0, NULL);
 	ch->dev_free = NO_SLOT;
 	napi_status s = napi_create_external(env, ch, on_finalize, NULL, &ext);
@@ -369,7 +370,7 @@ napi_value fu_commit(napi_env env, napi_callback_info info)
 	if (ch->closed) return js_int(env, 0); /* after channelClose: a no-op (the fd may be gone) */
 	if (get_slot(env, ch, argv[1], "commit", &idx)) return NULL;
 	struct slot *s = &ch->slots[idx];
-	int r = s->kind != KIND_RING ? commit_dev(ch, idx) : ch->threaded ? qt_commit(ch, idx) : commit_ring(ch, idx);
+	int r = s->kind != KIND_RING ? commit_dev(ch, idx) : answer_by_qt(ch, s) ? qt_commit(ch, idx) : commit_ring(ch, idx);
 	return js_int(env, r);
 }
 

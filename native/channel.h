@@ -116,6 +116,7 @@ struct channel {
 	/* queue threads (queue_threads.c): the ring slots are served by one native thread per queue */
 	struct qthread *qt;
 	unsigned nqt;            /* > 0 once qt_setup succeeded (queue_threads_on) */
+	int own_qid;             /* threaded: the queue the loop's thread serves itself (-1: none) */
 	int threaded;            /* answers go to the queue threads (always, unless serving is "auto") */
 	uv_poll_t qt_poll;       /* serving "auto": qt_efd, next to ring_poll on the loop's ring */
 	int qt_poll_init;
@@ -182,6 +183,12 @@ static inline void set_ring_state(struct channel *ch, struct slot *s, uint8_t st
 	s->state = state;
 }
 
+/* Where a ring slot's answer goes: its queue thread, unless the loop's thread serves that queue itself. */
+static inline int answer_by_qt(const struct channel *ch, const struct slot *s)
+{
+	return ch->threaded && (int)s->qid != ch->own_qid;
+}
+
 static inline void sync_enters(struct channel *ch)
 {
 	ch->st.enters += (double)ch->enters_ul;
@@ -234,6 +241,7 @@ void follow_init(struct channel *ch, int on, uv_loop_t *loop);
 void follow_note(struct channel *ch, unsigned qid);
 void follow_flushed(struct channel *ch, uint64_t took_ns);
 void follow_stop(struct channel *ch);
+void follow_pin(struct channel *ch, int cpu);
 
 /* serve_switch.c */
 void switch_init(struct channel *ch, int on);

@@ -148,10 +148,17 @@ static void start_following(struct channel *ch, int cpu)
 	ch->st.follows++;
 }
 
+/* Pins the loop's thread to `cpu` at SCHED_IDLE, as following a caller there does. */
+void follow_pin(struct channel *ch, int cpu)
+{
+	if (ch->fl.enabled && ch->fl.cpu != cpu) start_following(ch, cpu);
+}
+
 /* Back to the affinity and policy the thread had (by tid: a teardown may run elsewhere). */
 void follow_stop(struct channel *ch)
 {
 	struct channel_follow *f = &ch->fl;
+	ch->own_qid = -1; /* serving "auto": that queue's answers go to its thread again */
 	if (f->cpu < 0) return;
 	pid_t tid = f->tid;
 	(void)sched_setaffinity(tid, sizeof(f->orig), &f->orig);

@@ -1,13 +1,17 @@
 /*
- * Serving "auto": the loop's thread serves the ring while one caller at a time sends requests, the
- * queue threads while two CPUs send them at once, and the loop's thread again when the threads'
- * hand-offs wait for a CPU.
+ * Serving "auto": the loop's thread serves the ring while one caller at a time sends requests; while
+ * two CPUs send them at once it serves the queue of its own CPU (pinned there at SCHED_IDLE, as when
+ * following a caller) and the queue threads hand it the other CPUs' requests; when those hand-offs
+ * wait for a CPU, the loop's thread serves everything again.
  *
  * Why: each model wins where the other loses (docs/performance.md). The loop's thread, following a
- * lone caller (follow.c), serves it at 9–10 µs of CPU per 4 KiB read, queue threads at 21–22 µs;
- * two callers on two CPUs get 94–108k reads/s from the loop's thread and 125–142k from the threads;
- * a busy task on a CPU makes every hand-off between a queue thread and the loop's thread wait for
- * its slice (1–3k reads/s) while the loop's thread alone keeps 22–107k.
+ * lone caller (follow.c), serves it at 9–10 µs of CPU per 4 KiB read, queue threads at 21–22 µs.
+ * Two callers on two CPUs get 94–108k reads/s from the loop's thread alone, 100–131k from queue
+ * threads for every CPU, and 157–164k when the loop's thread keeps its own CPU's queue: that
+ * caller's requests and replies then never cross CPUs, and a SCHED_IDLE thread leaves the CPU
+ * to the caller the moment it is woken (the C model `mixed` in bench/queue-threads.c). A busy task
+ * on a CPU makes every hand-off wait for its slice (1–3k reads/s) while the loop's thread alone
+ * keeps 22–107k.
  *
  * How an entry changes hands: the kernel delivers an entry's next request to the ring (and the task)
  * whose COMMIT_AND_FETCH it got last. So switching is only a choice of where the answers go; each
@@ -20,6 +24,8 @@
  * run from one queue; two callers interleave.
  */
 #include "channel.h"
+
+#include <sched.h>
 
 #define WINDOW 64                       /* requests looked at (a bit each) */
 #define TO_THREADS_TURNS 16             /* of the last WINDOW that came from another queue: two callers */
@@ -40,7 +46,10 @@ void switch_init(struct channel *ch, int on)
 
 static void to_threads(struct channel *ch, uint64_t now)
 {
-	follow_stop(ch); /* the threads serve the CPUs: the loop's thread goes where the scheduler puts it */
+	/* the loop's thread keeps (or takes) its CPU at SCHED_IDLE and serves that queue itself; without
+	 * following (option off, or no CAP_SYS_NICE) the threads serve every queue */
+	follow_pin(ch, sched_getcpu());
+	ch->own_qid = ch->fl.cpu;
 	ch->threaded = 1;
 	ch->sw.since = now;
 	ch->sw.seen = 0;
@@ -52,6 +61,7 @@ static void to_threads(struct channel *ch, uint64_t now)
 static void to_loop(struct channel *ch)
 {
 	ch->threaded = 0;
+	ch->own_qid = -1;
 	ch->sw.seen = 0;
 	ch->st.to_loop++;
 }
@@ -82,6 +92,7 @@ void switch_handoff(struct channel *ch, uint64_t late_ns)
 	uint64_t now = now_ns();
 	if (now - sw->since >= GOOD_THREADS_NS) sw->backoff_ns = BASE_BACKOFF_NS;
 	ch->st.switch_starved++;
+	follow_stop(ch); /* the CPU the loop's thread kept is the busy one, likely */
 	to_loop(ch);
 	sw->resume_at = now + sw->backoff_ns;
 	if (sw->backoff_ns < MAX_BACKOFF_NS) sw->backoff_ns *= 2;
