@@ -336,7 +336,6 @@ napi_value fu_channel_create(napi_env env, napi_callback_info info)
 	ch->fd = fd;
 	ch->ring.fd = -1;
 	ch->qt_efd = -1;
-	ch->own_qid = -1;
 	follow_init(ch, 0, NULL);
 	ch->dev_free = NO_SLOT;
 	napi_status s = napi_create_external(env, ch, on_finalize, NULL, &ext);

@@ -116,7 +116,6 @@ struct channel {
 	/* queue threads (queue_threads.c): the ring slots are served by one native thread per queue */
 	struct qthread *qt;
 	unsigned nqt;            /* > 0 once qt_setup succeeded (queue_threads_on) */
-	int own_qid;             /* threaded: the queue the loop's thread serves itself (-1: none) */
 	int threaded;            /* answers go to the queue threads (always, unless serving is "auto") */
 	uv_poll_t qt_poll;       /* serving "auto": qt_efd, next to ring_poll on the loop's ring */
 	int qt_poll_init;
@@ -183,10 +182,11 @@ static inline void set_ring_state(struct channel *ch, struct slot *s, uint8_t st
 	s->state = state;
 }
 
-/* Where a ring slot's answer goes: its queue thread, unless the loop's thread serves that queue itself. */
+/* Where a ring slot's answer goes: its queue thread, unless the loop's thread serves that queue itself
+ * (serving "auto" pins it to a CPU while the threads serve, serve_switch.c; otherwise fl.cpu is -1). */
 static inline int answer_by_qt(const struct channel *ch, const struct slot *s)
 {
-	return ch->threaded && (int)s->qid != ch->own_qid;
+	return ch->threaded && (int)s->qid != ch->fl.cpu;
 }
 
 static inline void sync_enters(struct channel *ch)

@@ -158,7 +158,6 @@ void follow_pin(struct channel *ch, int cpu)
 void follow_stop(struct channel *ch)
 {
 	struct channel_follow *f = &ch->fl;
-	ch->own_qid = -1; /* serving "auto": that queue's answers go to its thread again */
 	if (f->cpu < 0) return;
 	pid_t tid = f->tid;
 	(void)sched_setaffinity(tid, sizeof(f->orig), &f->orig);

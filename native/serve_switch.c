@@ -49,7 +49,6 @@ static void to_threads(struct channel *ch, uint64_t now)
 	/* the loop's thread keeps (or takes) its CPU at SCHED_IDLE and serves that queue itself; without
 	 * following (option off, or no CAP_SYS_NICE) the threads serve every queue */
 	follow_pin(ch, sched_getcpu());
-	ch->own_qid = ch->fl.cpu;
 	ch->threaded = 1;
 	ch->sw.since = now;
 	ch->sw.seen = 0;
@@ -61,7 +60,6 @@ static void to_threads(struct channel *ch, uint64_t now)
 static void to_loop(struct channel *ch)
 {
 	ch->threaded = 0;
-	ch->own_qid = -1;
 	ch->sw.seen = 0;
 	ch->st.to_loop++;
 }

@@ -1,7 +1,8 @@
 // In test/serial: it pins callers and a busy loop to CPUs, which other tests would disturb.
 // Serving 'auto' (queueThreads: 'auto', the default): the loop's thread serves the ring while one
 // caller at a time sends requests; while callers on two CPUs do, it keeps its own CPU's queue and
-// the queue threads serve the other; the loop's thread serves all again when the threads' hand-offs wait behind a busy task. Checked through a real mount:
+// the queue threads serve the other; it serves all again when the threads' hand-offs wait behind
+// a busy task. Checked through a real mount:
 // both switches happen and the loop's thread follows the lone caller again afterwards; data read
 // and written while the entries change hands stays whole (fio's checksums, cmp); behind a busy task
 // the threads do not keep serving (they would at a tenth of the rate); the other settings never switch.
